@@ -1,0 +1,56 @@
+"""Turning the options every driver accepts into one `Authenticator`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ._exceptions import ConfigurationError
+from ._flow import Authenticator
+from ._keyring import DEFAULT_TIMEOUT, keyring_source
+from ._models import Index
+from ._resolver import Resolver
+from ._sources import EnvSource, IndexUrlSource, NetrcSource, Source
+
+__all__ = ["build_authenticator", "coerce_indexes"]
+
+
+def coerce_indexes(indexes: Iterable[Index | str]) -> tuple[Index, ...]:
+    """*indexes* as `Index` objects; a plain string is `Index(url)`."""
+    if isinstance(indexes, (str, Index)):
+        indexes = (indexes,)
+    out = []
+    for item in indexes:
+        if isinstance(item, str):
+            out.append(Index(item))
+        elif isinstance(item, Index):
+            out.append(item)
+        else:
+            raise ConfigurationError(
+                f"expected an indexauth.Index or a URL string, got {type(item).__name__}",
+                hint='pass indexes=[indexauth.Index("https://pkgs.example.com/simple/")]',
+            )
+    return tuple(out)
+
+
+def build_authenticator(
+    indexes: Iterable[Index | str] = (),
+    *,
+    keyring_provider: str = "auto",
+    keyring_timeout: float = DEFAULT_TIMEOUT,
+    netrc: bool = True,
+    authenticator: Authenticator | None = None,
+) -> Authenticator:
+    """The `Authenticator` for a driver's options, or *authenticator* itself when given."""
+    if authenticator is not None:
+        if not isinstance(authenticator, Authenticator):
+            raise ConfigurationError(
+                f"authenticator= expects an indexauth Authenticator, got {type(authenticator).__name__}"
+            )
+        return authenticator
+    sources: list[Source] = [IndexUrlSource(), EnvSource()]
+    if netrc:
+        sources.append(NetrcSource())
+    keyring = keyring_source(keyring_provider, timeout=keyring_timeout)
+    if keyring is not None:
+        sources.append(keyring)
+    return Authenticator(coerce_indexes(indexes), Resolver(sources))

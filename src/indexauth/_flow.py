@@ -1,0 +1,242 @@
+"""The one authentication flow, shared by every driver, with no I/O of its own.
+
+`Authenticator.flow()` is a generator. It yields effects and receives their
+results:
+
+- `Send(action, authorization)`: send the request (`action` says whether to keep,
+  strip or set `Authorization`); the driver answers with the status code. A
+  second `Send` is the authenticated retry: the driver drains and closes the
+  previous response and rewinds the body first.
+- `Lookup(target)`: find credentials; the driver answers with a `LookupResult`
+  (sync drivers call `Resolver.lookup`, async ones run it in a worker thread).
+
+When it returns, the `Outcome` says whether to raise or attach an error. A
+driver is a loop around this generator plus its own way of sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ._exceptions import (
+    Attempt,
+    ConfigurationError,
+    CredentialsRejectedError,
+    ForbiddenError,
+    IncompleteCredentialsError,
+    IndexAuthError,
+    MissingCredentialsError,
+    UnreplayableRequestError,
+)
+from ._hints import missing_hint, rejected_hint, unreplayable_hint
+from ._models import Credentials, Index
+from ._resolver import LookupResult, Resolver
+from ._sources import Target
+from ._urls import UrlError, realm_of, split_url
+
+__all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
+
+logger = logging.getLogger("indexauth")
+
+REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send the request. *action*: keep its headers, strip `Authorization`, or set it."""
+
+    action: Literal["keep", "strip", "set"]
+    authorization: str | None = None
+    retry: bool = False
+
+    def __repr__(self) -> str:
+        return f"Send(action={self.action!r}, retry={self.retry})"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Find credentials for *target*."""
+
+    target: Target
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the request ended: an error to raise, or one to attach to the response."""
+
+    error: IndexAuthError | None = None
+    raise_error: bool = False
+
+
+Effect = Send | Lookup
+Flow = Generator[Effect, "int | LookupResult", Outcome]
+_OK = Outcome()
+
+
+class Authenticator:
+    """Configured indexes plus a resolver: everything a driver needs to decide."""
+
+    def __init__(self, indexes: Sequence[Index], resolver: Resolver) -> None:
+        indexes = tuple(indexes)
+        for index in indexes:
+            if not isinstance(index, Index):
+                raise ConfigurationError(
+                    f"expected indexauth.Index objects, got {type(index).__name__}: {index!r}",
+                    hint='wrap each URL: indexauth.Index("https://pkgs.example.com/simple/")',
+                )
+        self.indexes = indexes
+        self.resolver = resolver
+        self._diagnosed: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def match(self, url: str) -> Target | None:
+        """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
+        try:
+            parts = split_url(url)
+            realm = realm_of(parts)
+        except UrlError:
+            return None
+        path = parts.path or "/"
+        best: Index | None = None
+        for index in self.indexes:
+            if index.covers(realm, path) and (best is None or len(index.root) > len(best.root)):
+                best = index
+        return Target(best, realm)
+
+    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
+        """Decide, step by step, how *url* is sent; see the module docstring."""
+        target = self.match(url)
+        if target is None:
+            yield Send("keep")
+            return _OK
+        index = target.index
+        policy = index.authenticate if index is not None else "auto"
+        if policy == "never":
+            yield Send("strip" if has_authorization else "keep")
+            return _OK
+        if has_authorization:
+            status = yield Send("keep")
+            assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
+            return self._judge(status, url, target, policy, None, REQUEST_SOURCE, ())
+
+        known = self.resolver.known(target)
+        attempts: tuple[Attempt, ...] = ()
+        if known is None and policy == "always":
+            result = yield Lookup(target)
+            assert isinstance(result, LookupResult)  # noqa: S101
+            if not result.complete or result.credentials is None or result.source is None:
+                return Outcome(self._not_found(url, target, policy, result, None), True)
+            known = (result.credentials, result.source)
+            attempts = result.attempts
+        if known is not None:
+            creds, source = known
+            status = yield Send("set", creds.authorization())
+            assert isinstance(status, int)  # noqa: S101
+            return self._judge(status, url, target, policy, creds, source, attempts)
+
+        status = yield Send("keep")
+        assert isinstance(status, int)  # noqa: S101
+        if not (status == 401 or (index is not None and status in (403, 404))):
+            return _OK
+        result = yield Lookup(target)
+        assert isinstance(result, LookupResult)  # noqa: S101
+        if not result.complete or result.credentials is None or result.source is None:
+            error = self._not_found(url, target, policy, result, status)
+            if status == 401:
+                return Outcome(error, True)
+            self.diagnose(error)
+            return Outcome(error, False)
+        if not replayable:
+            return Outcome(
+                UnreplayableRequestError(
+                    f"{url} answered {status} and asks for credentials, but the request body "
+                    "was a stream that cannot be sent a second time; nothing was retried",
+                    url=url,
+                    index=index.ref if index else None,
+                    policy=policy,
+                    attempts=result.attempts,
+                    hint=unreplayable_hint(target),
+                    status=status,
+                ),
+                True,
+            )
+        status = yield Send("set", result.credentials.authorization(), retry=True)
+        assert isinstance(status, int)  # noqa: S101
+        return self._judge(
+            status, url, target, policy, result.credentials, result.source, result.attempts
+        )
+
+    def _judge(
+        self,
+        status: int,
+        url: str,
+        target: Target,
+        policy: str,
+        creds: Credentials | None,
+        source: str,
+        attempts: tuple[Attempt, ...],
+    ) -> Outcome:
+        if status in (401, 403):
+            if creds is not None:
+                self.resolver.rejected(target, creds)
+            cls = ForbiddenError if status == 403 else CredentialsRejectedError
+            what = "refused" if status == 401 else "accepted but not allowed (403 Forbidden)"
+            return Outcome(
+                cls(
+                    f"credentials for {url} were {what}; status {status} "
+                    f"({_where(target)}, authenticate={policy!r}); they came from {source}",
+                    url=url,
+                    index=target.index.ref if target.index else None,
+                    policy=policy,
+                    attempts=attempts,
+                    hint=rejected_hint(target, source, status),
+                    status=status,
+                    source=source,
+                ),
+                True,
+            )
+        if creds is not None and status < 400:
+            self.resolver.accepted(target, creds, source)
+        return _OK
+
+    def _not_found(
+        self, url: str, target: Target, policy: str, result: LookupResult, status: int | None
+    ) -> IndexAuthError:
+        cls: type[IndexAuthError] = MissingCredentialsError
+        hint = missing_hint(target, result.username)
+        if result.username is not None and result.credentials is None:
+            cls = IncompleteCredentialsError
+        if result.failures:
+            failure = result.failures[0]
+            cls, hint = failure.error_class, failure.hint or hint
+        when = "nothing was sent" if status is None else f"the server answered {status}"
+        what = {
+            MissingCredentialsError: "no credentials found",
+            IncompleteCredentialsError: f"username {result.username!r} found but no password",
+        }.get(cls, "a credential source failed: " + "; ".join(f.message for f in result.failures))
+        return cls(
+            f"{what} for {url} ({_where(target)}, authenticate={policy!r}); {when}",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=result.attempts,
+            hint=hint,
+            status=status,
+        )
+
+    def diagnose(self, error: IndexAuthError) -> None:
+        """Log *error*: at warning level once per index and cause, then at debug level."""
+        # pip fetches one page per package; the user needs to read this once.
+        key = (str(error.index or error.url), type(error).__name__)
+        with self._lock:
+            first = key not in self._diagnosed
+            self._diagnosed.add(key)
+        logger.log(logging.WARNING if first else logging.DEBUG, "indexauth: %s", error)
+
+
+def _where(target: Target) -> str:
+    return str(target.index.ref) if target.index is not None else "no configured index"

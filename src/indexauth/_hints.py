@@ -1,0 +1,60 @@
+"""The literal next step each error suggests, written once for every driver and the CLI."""
+
+from __future__ import annotations
+
+from ._models import env_name
+from ._sources import Target
+
+__all__ = ["missing_hint", "rejected_hint", "unreplayable_hint"]
+
+
+def _service(target: Target) -> str:
+    return target.service_names[0]
+
+
+def missing_hint(target: Target, username: str | None) -> str:
+    """How to give credentials for *target*."""
+    user = username or "USERNAME"
+    lines = [f"store a password in keyring: `keyring set {_service(target)} {user}`"]
+    index = target.index
+    if index is not None and index.name:
+        var = f"INDEXAUTH_INDEX_{env_name(index.name)}"
+        lines.append(f"or export {var}_USERNAME={user} and {var}_PASSWORD=...")
+    else:
+        lines.append(
+            f"or add `machine {target.realm.host} login {user} password ...` to ~/.netrc"
+        )
+    if index is not None and username is None:
+        lines.append(
+            "(use the username your index expects: __token__ for GitLab and PyPI tokens, "
+            "oauth2accesstoken for Google, aws for CodeArtifact)"
+        )
+    return "\n".join(lines)
+
+
+def rejected_hint(target: Target, source: str, status: int) -> str:
+    """What to check when the server refused credentials from *source*."""
+    if status == 403:
+        return (
+            f"the credentials from {source} are valid but may not read this URL: check the "
+            "token's scopes or the user's permissions on the index (GitLab needs read_api or "
+            "read_package_registry)"
+        )
+    return (
+        f"the password or token from {source} is wrong or expired: replace it there "
+        f"(for keyring: `keyring set {_service(target)} USERNAME`)"
+    )
+
+
+def unreplayable_hint(target: Target) -> str:
+    """How to avoid the lazy retry for a streamed body."""
+    index = target.index
+    if index is None:
+        return (
+            f'configure the index with authenticate="always": '
+            f'indexauth.Index("{target.realm}/...", authenticate="always")'
+        )
+    return (
+        f'set authenticate="always" for this index, so credentials go with the first request: '
+        f'indexauth.Index("{index.ref.url}", authenticate="always")'
+    )

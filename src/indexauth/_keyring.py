@@ -1,0 +1,222 @@
+"""Keyring as a credential source: in process (`import`) or through the `keyring` command.
+
+Service names are tried in the order `Target.service_names` gives; the first hit
+wins. A backend error stops the walk over names (the next name would hit the
+same broken backend) and is reported as a `SourceFailure`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from typing import Any, Literal, get_args
+
+from ._exceptions import ConfigurationError
+from ._models import Credentials
+from ._sources import Recorder, SourceFailure, Target
+
+__all__ = ["KeyringCommandSource", "KeyringImportSource", "KeyringProvider", "keyring_source"]
+
+KeyringProvider = Literal["auto", "import", "subprocess", "disabled"]
+PROVIDERS: tuple[str, ...] = get_args(KeyringProvider)
+DEFAULT_TIMEOUT = 30.0
+MIN_VERSION = "25.2.1"
+
+
+class KeyringImportSource:
+    """`keyring.get_credential(service, username_or_None)` in this process."""
+
+    name = "keyring"
+    eager = False
+    provider = "import"
+
+    def __init__(self) -> None:
+        self._keyring: Any = None
+
+    def _module(self) -> Any:
+        if self._keyring is None:
+            import keyring  # noqa: PLC0415 - loaded on the first lookup, never at import
+
+            self._keyring = keyring
+        return self._keyring
+
+    def describe(self) -> str:
+        """`keyring (import, backend X)`, for messages."""
+        try:
+            backend = self._module().get_keyring()
+        except Exception as exc:  # noqa: BLE001 - only a label; the lookup reports the error
+            return f"keyring (import, backend unavailable: {type(exc).__name__})"
+        return f"keyring (import, backend {type(backend).__module__}.{type(backend).__name__})"
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        keyring = self._module()
+        errors = importlib.import_module("keyring.errors")
+        label = self.describe()
+        for service in target.service_names:
+            where = f"{label} service {service!r}"
+            try:
+                cred = keyring.get_credential(service, username)
+            except errors.NoKeyringError:
+                record(self.name, where, username, "no keyring backend is configured")
+                return None
+            except errors.KeyringLocked as exc:
+                record(self.name, where, username, "failed: the keyring is locked")
+                raise SourceFailure(
+                    f"the keyring is locked ({_one_line(exc)})",
+                    hint="unlock your keyring (log in to the desktop session, or run "
+                    "`keyring --list-backends` to see which one is used), or set "
+                    "keyring_provider='disabled' and use another source",
+                ) from None
+            except Exception as exc:  # noqa: BLE001 - any backend may raise anything
+                record(self.name, where, username, f"failed: {type(exc).__name__}")
+                raise SourceFailure(
+                    f"the keyring backend failed for service {service!r}: "
+                    f"{type(exc).__name__}: {_one_line(exc)}",
+                    hint="run `keyring diagnose` to see the backend in use; set "
+                    "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring to turn it off",
+                ) from None
+            if cred is None:
+                record(self.name, where, username, "not found")
+                continue
+            creds = _credentials(cred.username, cred.password, username, where)
+            record(self.name, where, creds.username, "found" if creds.complete else "no password")
+            if creds.complete:
+                return creds
+        return None
+
+
+class KeyringCommandSource:
+    """`keyring --mode creds --output json get SERVICE [USERNAME]`, one process per name."""
+
+    name = "keyring"
+    eager = False
+    provider = "subprocess"
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, executable: str | None = None) -> None:
+        self.timeout = timeout
+        self._executable = executable
+
+    def executable(self) -> str | None:
+        """The `keyring` command that is run, or `None` when it is not on PATH."""
+        return self._executable or shutil.which("keyring")
+
+    def describe(self) -> str:
+        """`keyring (subprocess, /path/to/keyring)`, for messages."""
+        return f"keyring (subprocess, {self.executable() or 'not on PATH'})"
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        exe = self.executable()
+        if exe is None:
+            record(self.name, "(subprocess)", username, "failed: no `keyring` command on PATH")
+            raise SourceFailure(
+                "the `keyring` command is not on PATH",
+                hint="install it with `pipx install keyring` (or `pip install keyring`), or set "
+                "keyring_provider='disabled'",
+            )
+        env = dict(os.environ, PYTHONIOENCODING="utf-8", INDEXAUTH="0")
+        for service in target.service_names:
+            argv = [exe, "--mode", "creds", "--output", "json", "get", service]
+            if username is not None:
+                argv.append(username)
+            where = f"(subprocess) service {service!r}"
+            shown = " ".join(["keyring", *argv[1:]])
+            try:
+                done = subprocess.run(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=self.timeout,
+                    env=env,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                record(self.name, where, username, f"failed: no answer in {self.timeout:g} s, killed")
+                raise SourceFailure(
+                    f"`{shown}` did not answer within {self.timeout:g} s and was killed "
+                    "(a keyring waiting for an unlock prompt does this)",
+                    hint="unlock the keyring, or run the command above yourself to see what it "
+                    "waits for; keyring_timeout sets the limit",
+                ) from None
+            except OSError as exc:
+                record(self.name, where, username, f"failed: {type(exc).__name__}")
+                raise SourceFailure(
+                    f"cannot run {exe}: {exc.strerror or exc}",
+                    hint="check that the `keyring` command on PATH is executable",
+                ) from None
+            stderr = done.stderr.decode("utf-8", "replace")
+            if done.returncode == 0:
+                creds = self._parse(done.stdout, username, where, shown)
+                record(self.name, where, creds.username, "found" if creds.complete else "no password")
+                if creds.complete:
+                    return creds
+                continue
+            if done.returncode == 2 and "unrecognized arguments" in stderr:
+                record(self.name, where, username, "failed: keyring is too old for --mode creds")
+                raise SourceFailure(
+                    f"the `keyring` command at {exe} is older than {MIN_VERSION} and does not "
+                    "support `--mode creds --output json`",
+                    hint=f"upgrade it: `pipx upgrade keyring` or `pip install 'keyring>={MIN_VERSION}'`",
+                )
+            if done.returncode == 1 and not stderr.strip():
+                record(self.name, where, username, "not found")
+                continue
+            last = _one_line(stderr.strip().splitlines()[-1] if stderr.strip() else "no output")
+            record(self.name, where, username, f"failed: exit {done.returncode}")
+            raise SourceFailure(
+                f"`{shown}` failed with exit code {done.returncode}: {last}",
+                hint=f"run `{shown}` yourself to see the whole error",
+            )
+        return None
+
+    def _parse(self, stdout: bytes, username: str | None, where: str, shown: str) -> Credentials:
+        try:
+            data = json.loads(stdout.decode("utf-8"))
+            user, password = data.get("username"), data.get("password")
+        except (ValueError, AttributeError):
+            raise SourceFailure(
+                f"`{shown}` printed something that is not the expected JSON object",
+                hint=f"check that the `keyring` command is keyring>={MIN_VERSION}",
+            ) from None
+        return _credentials(user, password, username, where)
+
+
+def _credentials(user: object, password: object, username: str | None, where: str) -> Credentials:
+    if not isinstance(user, str):
+        user = username or ""
+    try:
+        return Credentials(user, password if isinstance(password, str) else None)
+    except ConfigurationError as exc:
+        raise SourceFailure(f"{where}: {exc.summary}", hint=exc.hint) from None
+
+
+def _one_line(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def keyring_source(
+    provider: str, *, timeout: float = DEFAULT_TIMEOUT
+) -> KeyringImportSource | KeyringCommandSource | None:
+    """The keyring source for *provider*; `auto` is import, then the command, then none."""
+    if provider not in PROVIDERS:
+        raise ConfigurationError(
+            f"invalid keyring provider {provider!r}",
+            hint="use one of 'auto', 'import', 'subprocess' or 'disabled'",
+        )
+    if not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigurationError(
+            f"invalid keyring timeout {timeout!r}", hint="give a number of seconds above 0"
+        )
+    if provider == "disabled":
+        return None
+    if provider == "import":
+        return KeyringImportSource()
+    if provider == "subprocess":
+        return KeyringCommandSource(timeout=timeout)
+    if importlib.util.find_spec("keyring") is not None:
+        return KeyringImportSource()
+    command = KeyringCommandSource(timeout=timeout)
+    return command if command.executable() else None

@@ -1,0 +1,229 @@
+"""Values: `Credentials`, `Index` and the `authenticate` policy."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Literal, NamedTuple, get_args
+from urllib.parse import unquote
+
+from ._exceptions import ConfigurationError
+from ._urls import Realm, UrlError, is_path_prefix, realm_of, redact, root_path, split_url, strip_userinfo
+
+__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name"]
+
+Policy = Literal["auto", "always", "never"]
+POLICIES: tuple[str, ...] = get_args(Policy)
+
+# uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs).
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
+def env_name(name: str) -> str:
+    """The `<NAME>` of `INDEXAUTH_INDEX_<NAME>_PASSWORD` for index *name*.
+
+    >>> env_name("internal-proxy.v2")
+    'INTERNAL_PROXY_V2'
+    """
+    return "".join(c.upper() if c.isascii() and c.isalnum() else "_" for c in name)
+
+
+class Credentials:
+    """A username and password (or a bearer token) whose repr never shows the secret.
+
+    >>> Credentials("__token__", "glpat-x")
+    Credentials(username='__token__', password='****')
+    """
+
+    __slots__ = ("_password", "_token", "username")
+
+    username: str
+    _password: str | None
+    _token: str | None
+
+    def __init__(self, username: str, password: str | None) -> None:
+        _refuse_line_breaks(username, "username")
+        if password is not None:
+            _refuse_line_breaks(password, "password")
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "_password", password)
+        object.__setattr__(self, "_token", None)
+
+    @classmethod
+    def bearer(cls, token: str) -> Credentials:
+        """Credentials sent as `Authorization: Bearer <token>`."""
+        _refuse_line_breaks(token, "token")
+        creds = cls("", None)
+        object.__setattr__(creds, "_token", token)
+        return creds
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Credentials are immutable")
+
+    @property
+    def password(self) -> str | None:
+        """The password, or `None` when only a username is known."""
+        return self._password if self._token is None else self._token
+
+    @property
+    def complete(self) -> bool:
+        """Whether these can be sent: a password (even empty) or a token."""
+        return self._password is not None or self._token is not None
+
+    @property
+    def is_bearer(self) -> bool:
+        """Whether these are a bearer token rather than a username and password."""
+        return self._token is not None
+
+    def authorization(self) -> str:
+        """The `Authorization` header value; Basic is UTF-8 encoded."""
+        if self._token is not None:
+            return f"Bearer {self._token}"
+        pair = f"{self.username}:{self._password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.username, self._password, self._token) == (
+            other.username,
+            other._password,
+            other._token,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.username, self._password, self._token))
+
+    def __repr__(self) -> str:
+        if self._token is not None:
+            return "Credentials.bearer('****')"
+        shown = "None" if self._password is None else "'****'"
+        return f"Credentials(username={self.username!r}, password={shown})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Credentials are process-local on purpose: pickling would copy the secret.
+        raise TypeError("Credentials cannot be pickled")
+
+
+def _refuse_line_breaks(value: str, what: str) -> None:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"a {what} must be a string, not {type(value).__name__}")
+    if _LINE_BREAK.search(value):
+        raise ConfigurationError(
+            f"a {what} contains a line break (CR or LF), which would split the HTTP header",
+            hint=f"remove the line break from the stored {what}; a trailing newline often "
+            "comes from `echo` or a file saved by an editor",
+        )
+
+
+class IndexRef(NamedTuple):
+    """Which index an error is about: its name (or `None`) and its redacted URL."""
+
+    name: str | None
+    url: str
+
+    def __str__(self) -> str:
+        return f"index {self.name!r} ({self.url})" if self.name else f"index {self.url}"
+
+
+class Index:
+    """A package index you configure: its URL, optional name, policy and username.
+
+    *authenticate* is `"auto"` (send anonymously, authenticate on a challenge),
+    `"always"` (never send an anonymous request) or `"never"` (strip
+    credentials, never look any up). Userinfo in *url* is used as credentials
+    and never printed.
+
+    >>> Index("https://pkgs.example.com/simple/", name="internal")
+    Index('https://pkgs.example.com/simple/', name='internal', authenticate='auto')
+    """
+
+    __slots__ = ("_url_credentials", "authenticate", "name", "realm", "root", "url", "username")
+
+    url: str
+    name: str | None
+    authenticate: Policy
+    username: str | None
+    realm: Realm
+    root: str
+    _url_credentials: Credentials | None
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        authenticate: Policy | str = "auto",
+        username: str | None = None,
+    ) -> None:
+        try:
+            parts = split_url(url)
+        except UrlError as exc:
+            raise ConfigurationError(
+                f"invalid index URL: {exc}",
+                hint="give the index URL in full, for example https://pkgs.example.com/simple/",
+            ) from None
+        if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
+            raise ConfigurationError(
+                f"invalid index name {name!r}: names may only contain ASCII letters, digits, "
+                "hyphens, underscores and periods",
+                hint="use a name like 'internal' or 'gitlab-ci'",
+            )
+        if authenticate not in POLICIES:
+            raise ConfigurationError(
+                f"invalid authenticate policy {authenticate!r} for index {redact(url)}",
+                hint="use one of 'auto', 'always' or 'never'",
+            )
+        if username is not None:
+            _refuse_line_breaks(username, "username")
+        set_ = object.__setattr__
+        set_(self, "url", strip_userinfo(url.strip()))
+        set_(self, "name", name)
+        set_(self, "authenticate", authenticate)
+        set_(self, "realm", realm_of(parts))
+        set_(self, "root", root_path(parts.path))
+        url_user = unquote(parts.username) if parts.username is not None else None
+        url_password = unquote(parts.password) if parts.password is not None else None
+        set_(self, "username", username if username is not None else (url_user or None))
+        creds = None
+        if url_password is not None or url_user:
+            creds = Credentials(url_user or "", url_password)
+        set_(self, "_url_credentials", creds)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Index is immutable")
+
+    @property
+    def ref(self) -> IndexRef:
+        """The index as errors show it."""
+        return IndexRef(self.name, redact(self.url))
+
+    def covers(self, realm: Realm, path: str) -> bool:
+        """Whether a request to *realm* and *path* belongs to this index."""
+        return realm == self.realm and is_path_prefix(self.root, path)
+
+    def __repr__(self) -> str:
+        extra = f", name={self.name!r}" if self.name else ""
+        if self.username:
+            extra += f", username={self.username!r}"
+        return f"Index({redact(self.url)!r}{extra}, authenticate={self.authenticate!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Index):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.url, self.name, self.authenticate, self.username, self._url_credentials)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Userinfo credentials are not pickled; the rest of the index is.
+        return (_rebuild_index, (self.url, self.name, self.authenticate, self.username))
+
+
+def _rebuild_index(url: str, name: str | None, authenticate: str, username: str | None) -> Index:
+    return Index(url, name=name, authenticate=authenticate, username=username)

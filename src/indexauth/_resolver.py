@@ -1,0 +1,182 @@
+"""The ordered chain of sources, with a per-process memo and one lookup in flight per key.
+
+Rules, in one place:
+- Sources are asked in order. The first complete credentials win. The first
+  username any source gives is kept, and later sources are asked for that
+  username.
+- A source that fails is recorded, warned about once, and skipped; the rest are
+  still asked. If nothing is found, the first failure becomes the error
+  (`ProviderError` or `ConfigurationError`) instead of `MissingCredentialsError`,
+  because the fix is to repair that source.
+- One lookup per (index or realm) per process, however many threads ask at once;
+  misses are remembered. Credentials the server accepted are sent up front on
+  later requests under the index; credentials it rejected are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._exceptions import Attempt
+from ._models import Credentials
+from ._sources import Recorder, Source, SourceFailure, Target
+
+__all__ = ["LookupResult", "Resolver"]
+
+logger = logging.getLogger("indexauth")
+
+MEMO_SIZE = 1024  # keys are indexes and realms: a bound, not a working set
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """What a lookup found, and every step it took."""
+
+    credentials: Credentials | None
+    username: str | None
+    source: str | None
+    attempts: tuple[Attempt, ...]
+    failures: tuple[SourceFailure, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether there are credentials that can be sent."""
+        return self.credentials is not None and self.credentials.complete
+
+
+class _Slot:
+    __slots__ = ("done", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: LookupResult | None = None
+
+
+class Resolver:
+    """Finds credentials for a target through *sources*, once per process."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = tuple(sources)
+        self.lookups = 0  # full lookups run; benchmarks and tests read it
+        self._lock = threading.Lock()
+        self._memo: OrderedDict[tuple[str, str], _Slot] = OrderedDict()
+        self._seeds: dict[tuple[str, str], LookupResult] = {}
+        self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
+        self._warned: set[str] = set()
+
+    def known(self, target: Target) -> tuple[Credentials, str] | None:
+        """Credentials to send up front: accepted before, or from the index URL or environment."""
+        if target.index is None:
+            return None
+        key = target.key
+        accepted = self._accepted.get(key)
+        if accepted is not None:
+            return accepted
+        seed = self._seeds.get(key)
+        if seed is None:
+            seed = self._run(target, eager_only=True)
+            with self._lock:
+                self._seeds[key] = seed
+        if seed.complete and seed.credentials is not None and seed.source is not None:
+            return seed.credentials, seed.source
+        return None
+
+    def peek(self, target: Target) -> LookupResult | None:
+        """The remembered result for *target*, without waiting or looking anything up."""
+        slot = self._memo.get(target.key)
+        return slot.result if slot is not None and slot.done.is_set() else None
+
+    def lookup(self, target: Target) -> LookupResult:
+        """The full chain for *target*, run at most once at a time per key; it blocks."""
+        key = target.key
+        with self._lock:
+            slot = self._memo.get(key)
+            owner = slot is None
+            if slot is None:
+                slot = self._memo[key] = _Slot()
+                self._trim()
+            else:
+                self._memo.move_to_end(key)
+        if not owner:
+            slot.done.wait()
+            assert slot.result is not None  # noqa: S101 - set before done
+            logger.debug("lookup: %s answered from the cache", target.label)
+            return slot.result
+        try:
+            slot.result = self._run(target, eager_only=False)
+            with self._lock:
+                self.lookups += 1
+        finally:
+            if slot.result is None:
+                # An unexpected error escaped: forget the slot so the next caller retries.
+                with self._lock:
+                    self._memo.pop(key, None)
+                slot.result = LookupResult(None, None, None, ())
+            slot.done.set()
+        return slot.result
+
+    def accepted(self, target: Target, creds: Credentials, source: str) -> None:
+        """The server accepted *creds*: send them up front from now on."""
+        if target.index is not None:
+            with self._lock:
+                self._accepted[target.key] = (creds, source)
+
+    def rejected(self, target: Target, creds: Credentials) -> None:
+        """The server refused *creds*: forget them, so the next challenge looks again."""
+        key = target.key
+        with self._lock:
+            if self._accepted.get(key, (None,))[0] == creds:
+                del self._accepted[key]
+            slot = self._memo.get(key)
+            if slot is not None and slot.result is not None and slot.result.credentials == creds:
+                del self._memo[key]
+            seed = self._seeds.get(key)
+            if seed is not None and seed.credentials == creds:
+                del self._seeds[key]
+
+    def _trim(self) -> None:
+        while len(self._memo) > MEMO_SIZE:
+            oldest = next(iter(self._memo))
+            if not self._memo[oldest].done.is_set():
+                break
+            del self._memo[oldest]
+        while len(self._seeds) > MEMO_SIZE:
+            del self._seeds[next(iter(self._seeds))]
+
+    def _run(self, target: Target, *, eager_only: bool) -> LookupResult:
+        record = Recorder()
+        username = target.index.username if target.index is not None else None
+        failures: list[SourceFailure] = []
+        for source in self.sources:
+            if eager_only and not source.eager:
+                continue
+            try:
+                found = source.find(target, username, record)
+            except SourceFailure as failure:
+                failures.append(failure)
+                self._warn_once(f"{source.name}: {failure.message}")
+                continue
+            if found is None:
+                continue
+            if found.complete:
+                return LookupResult(
+                    found, found.username, _describe(record.attempts[-1]), tuple(record.attempts)
+                )
+            if username is None and found.username:
+                username = found.username
+        return LookupResult(None, username, None, tuple(record.attempts), tuple(failures))
+
+    def _warn_once(self, message: str) -> None:
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        logger.warning("indexauth: %s", message)
+
+
+def _describe(attempt: Attempt) -> str:
+    return f"{attempt.source} {attempt.where}".strip()

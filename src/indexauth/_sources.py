@@ -1,0 +1,250 @@
+"""Credential sources and what they share: the target of a lookup and the record of each step.
+
+A source answers one question: "credentials for this index (or realm), for this
+username?" It returns `Credentials` (maybe only a username), `None` for "not
+here", or raises `SourceFailure` for "this source is broken". New sources go
+here or in a module of their own, never into the flow or the drivers.
+"""
+
+from __future__ import annotations
+
+import logging
+import netrc
+import os
+import stat
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from ._exceptions import Attempt, ConfigurationError, IndexAuthError, ProviderError
+from ._models import Credentials, Index, env_name
+from ._urls import Realm, service_names
+
+__all__ = [
+    "EnvSource",
+    "IndexUrlSource",
+    "NetrcSource",
+    "Recorder",
+    "Source",
+    "SourceFailure",
+    "Target",
+]
+
+logger = logging.getLogger("indexauth")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a lookup is for: a configured index, or just a realm for an unconfigured URL."""
+
+    index: Index | None
+    realm: Realm
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The cache key: the index URL, or the realm."""
+        if self.index is not None:
+            return ("index", self.index.url)
+        return ("realm", str(self.realm))
+
+    @property
+    def label(self) -> str:
+        """How messages name it."""
+        return str(self.index.ref) if self.index is not None else f"realm {self.realm}"
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """Keyring service names, in the order they are tried."""
+        if self.index is not None:
+            return service_names(self.index.url)
+        return service_names(str(self.realm))
+
+
+class SourceFailure(Exception):  # noqa: N818 - a signal between sources and the resolver
+    """A source is broken; *error_class* is what the user gets if nothing else is found."""
+
+    def __init__(
+        self, message: str, *, hint: str = "", error_class: type[IndexAuthError] = ProviderError
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.error_class = error_class
+
+
+@dataclass
+class Recorder:
+    """Collects the attempts of one lookup and writes one debug line for each."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def __call__(self, source: str, where: str, username: str | None, outcome: str) -> None:
+        attempt = Attempt(source, where, username, outcome)
+        self.attempts.append(attempt)
+        logger.debug("lookup: %s", attempt)
+
+
+class Source(Protocol):
+    """One place credentials can come from."""
+
+    name: str
+    eager: bool  # cheap and local: consulted before the first request under `auto`
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        """Credentials for *target* and *username*, `None`, or raise `SourceFailure`."""
+        ...
+
+
+class IndexUrlSource:
+    """Userinfo in the configured index URL (`https://user:pass@host/simple/`)."""
+
+    name = "index URL"
+    eager = True
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        index = target.index
+        if index is None:
+            return None
+        creds = index._url_credentials  # noqa: SLF001 - the index hands its userinfo to this source only
+        where = index.ref.url
+        if creds is None:
+            record(self.name, where, username, "no userinfo")
+            return None
+        if username is not None and creds.username and creds.username != username:
+            record(self.name, where, username, f"userinfo is for username {creds.username!r}")
+            return None
+        record(self.name, where, creds.username or username, _found(creds))
+        return creds
+
+
+class EnvSource:
+    """`INDEXAUTH_INDEX_<NAME>_USERNAME`/`_PASSWORD`, then uv's `UV_INDEX_<NAME>_*`."""
+
+    name = "environment"
+    eager = True
+    prefixes: ClassVar[tuple[str, ...]] = ("INDEXAUTH_INDEX_", "UV_INDEX_")
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        index = target.index
+        if index is None:
+            return None
+        if not index.name:
+            record(self.name, "", username, "skipped: the index has no name to build variables from")
+            return None
+        environ = os.environ if self._environ is None else self._environ
+        for prefix in self.prefixes:
+            base = f"{prefix}{env_name(index.name)}"
+            where = f"{base}_USERNAME/_PASSWORD"
+            user = environ.get(f"{base}_USERNAME")
+            password = environ.get(f"{base}_PASSWORD")
+            if user is None and password is None:
+                record(self.name, where, username, "not set")
+                continue
+            if username is not None and user and user != username:
+                record(self.name, where, username, f"set for username {user!r}")
+                continue
+            try:
+                creds = Credentials(user or (username or ""), password)
+            except ConfigurationError as exc:
+                raise SourceFailure(
+                    f"{where}: {exc.summary}", hint=exc.hint, error_class=ConfigurationError
+                ) from None
+            record(self.name, where, creds.username or None, _found(creds))
+            return creds
+        return None
+
+
+@dataclass
+class _ParsedNetrc:
+    stamp: tuple[int, int]
+    hosts: dict[str, tuple[str, str, str]]
+
+
+class NetrcSource:
+    """`$NETRC` or `~/.netrc`, matched by host (the port is ignored, as curl and requests do)."""
+
+    name = "netrc"
+    eager = False
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._parsed: dict[str, _ParsedNetrc] = {}
+
+    def path(self) -> Path:
+        """The netrc file that is read."""
+        if self._path is not None:
+            return Path(self._path)
+        env = os.environ.get("NETRC")
+        if env:
+            return Path(env).expanduser()
+        home = Path.home()
+        if os.name == "nt" and not (home / ".netrc").exists():
+            return home / "_netrc"
+        return home / ".netrc"
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        path = self.path()
+        host = target.realm.host
+        hosts = self._load(path)
+        if hosts is None:
+            record(self.name, str(path), username, "no such file")
+            return None
+        entry = hosts.get(host) or hosts.get("default")
+        if entry is None:
+            record(self.name, str(path), username, f"no entry for {host}")
+            return None
+        login, _account, password = entry
+        if username is not None and login and login != username:
+            record(self.name, str(path), username, f"entry for {host} is for login {login!r}")
+            return None
+        try:
+            creds = Credentials(login or (username or ""), password if password else None)
+        except ConfigurationError as exc:
+            raise SourceFailure(f"{path}: {exc.summary}", hint=exc.hint) from None
+        record(self.name, str(path), creds.username or None, _found(creds))
+        return creds
+
+    def _load(self, path: Path) -> dict[str, tuple[str, str, str]] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._parsed.get(str(path))
+            if cached is not None and cached.stamp == stamp:
+                return cached.hosts
+        if os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
+            raise SourceFailure(
+                f"{path} can be read by other users (mode {stat.S_IMODE(st.st_mode):o}); skipped",
+                hint=f"run `chmod 600 {path}`",
+            )
+        try:
+            parsed = netrc.netrc(str(path))
+        except netrc.NetrcParseError as exc:
+            raise SourceFailure(
+                f"{path} cannot be parsed (line {exc.lineno}: {exc.msg}); skipped",
+                hint=f"fix {path}: each entry reads `machine HOST login USER password SECRET`",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceFailure(
+                f"{path} cannot be read ({type(exc).__name__}); skipped",
+                hint=f"check that {path} is a readable UTF-8 text file",
+            ) from None
+        hosts = {host.lower(): entry for host, entry in parsed.hosts.items()}
+        with self._lock:
+            self._parsed[str(path)] = _ParsedNetrc(stamp, hosts)
+        return hosts
+
+
+def _found(creds: Credentials) -> str:
+    return "found" if creds.complete else "username only, no password"
+
+
+SourceFactory = Callable[[], Source]

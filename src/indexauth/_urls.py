@@ -1,0 +1,221 @@
+"""URL rules: realms, index roots, path matching, keyring service names, redaction.
+
+Every rule about URLs lives here so that the flow, the errors and the command
+line agree on them. Nothing here does I/O.
+
+>>> realm_of("https://H.example:443/simple/")
+Realm(scheme='https', host='h.example', port=443)
+>>> root_path("/api/pypi/x/simple/")
+'/api/pypi/x'
+>>> is_path_prefix("/simple", "/simpleevil")
+False
+>>> redact("https://alice:s3cret@h.example/simple/")
+'https://alice:****@h.example/simple/'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+from urllib.parse import SplitResult, urlsplit
+
+__all__ = [
+    "Realm",
+    "UrlError",
+    "is_path_prefix",
+    "realm_of",
+    "redact",
+    "root_path",
+    "service_names",
+    "split_url",
+]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Query parameters that carry a signature or a token on pre-signed URLs (S3,
+# CloudFront, GCS, Azure SAS); their values are replaced like a password.
+_SECRET_QUERY_KEYS = frozenset(
+    {
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-goog-credential",
+        "x-goog-signature",
+        "signature",
+        "sig",
+        "token",
+        "access_token",
+        "private_token",
+        "job_token",
+    }
+)
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+# An authority with no colon, or a colon followed by digits only (a port).
+_PORT_RE = re.compile(r"^(\[[^\]]*\]|[^:]*)(:\d*)?$")
+
+
+class UrlError(ValueError):
+    """The URL cannot be used as an http(s) index or request URL."""
+
+
+class Realm(NamedTuple):
+    """Where credentials may go: scheme, lower-cased host and effective port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def netloc(self) -> str:
+        """`host[:port]`, the port only when it is not the scheme's default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if DEFAULT_PORTS.get(self.scheme) == self.port:
+            return host
+        return f"{host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+
+def split_url(url: str) -> SplitResult:
+    """Split an http(s) URL, or raise `UrlError` saying what is wrong with it."""
+    if not isinstance(url, str):
+        raise UrlError(f"expected a URL string, got {type(url).__name__}")
+    if any(c in url for c in "\r\n\t\x00"):
+        raise UrlError(f"URL {redact(url)!r} contains a control character")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UrlError(f"URL {redact(url)!r} cannot be parsed: {exc}") from None
+    if parts.scheme.lower() not in DEFAULT_PORTS:
+        raise UrlError(f"URL {redact(url)!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise UrlError(f"URL {redact(url)!r} has no host")
+    del port
+    return parts
+
+
+def realm_of(url: str | SplitResult) -> Realm:
+    """The realm of *url*; raises `UrlError` for anything but http(s) with a host."""
+    parts = split_url(url) if isinstance(url, str) else url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port is not None else DEFAULT_PORTS[scheme]
+    return Realm(scheme, host, port)
+
+
+def root_path(path: str) -> str:
+    """The index root of *path*: without a final `simple`/`+simple` segment and trailing `/`.
+
+    >>> root_path("/alice/dev/+simple")
+    '/alice/dev'
+    >>> root_path("/simple/")
+    ''
+    >>> root_path("/pypi/")
+    '/pypi'
+    """
+    stripped = path.rstrip("/")
+    head, _, last = stripped.rpartition("/")
+    if last.lower() in ("simple", "+simple"):
+        stripped = head
+    return stripped.rstrip("/")
+
+
+def is_path_prefix(root: str, path: str) -> bool:
+    """Whether *root* (no trailing `/`) covers *path` in whole segments.
+
+    >>> is_path_prefix("/simple", "/simple/anyio/")
+    True
+    >>> is_path_prefix("", "/anything")
+    True
+    """
+    return not root or path == root or path.startswith(root + "/")
+
+
+def _toggle_slash(url: str) -> str:
+    return url[:-1] if url.endswith("/") else url + "/"
+
+
+def service_names(url: str) -> tuple[str, ...]:
+    """Keyring service names for an index URL, in the order they are tried.
+
+    The URL as given, the same with its trailing slash toggled (pip writes one,
+    uv keeps what you typed), `scheme://host[:port]`, `host[:port]`, and bare
+    `host` when the URL names a port.
+
+    >>> service_names("http://h.example:8080/simple/")
+    ('http://h.example:8080/simple/', 'http://h.example:8080/simple', 'http://h.example:8080', 'h.example:8080', 'h.example')
+    """
+    parts = split_url(url)
+    realm = realm_of(parts)
+    names = []
+    if parts.path not in ("", "/") or parts.query:
+        clean = strip_userinfo(url)
+        names += [clean, _toggle_slash(clean)]
+    names += [str(realm), realm.netloc]
+    if parts.port is not None:
+        names.append(f"[{realm.host}]" if ":" in realm.host else realm.host)
+    return tuple(dict.fromkeys(names))
+
+
+def strip_userinfo(url: str) -> str:
+    """*url* without `user:password@`; everything else exactly as given."""
+    match = _SCHEME_RE.match(url)
+    if not match or not match.group(2):
+        return url
+    start = match.end()
+    end = _authority_end(url, start)
+    at = url.rfind("@", start, end)
+    if at < 0:
+        return url
+    return url[:start] + url[at + 1 :]
+
+
+def _authority_end(url: str, start: int) -> int:
+    ends = [i for i in (url.find(c, start) for c in "/?#") if i >= 0]
+    return min(ends) if ends else len(url)
+
+
+def redact(url: str) -> str:
+    """*url* safe to print: `user:****@host`, `****@host`, `:****@host`; signed query values hidden.
+
+    It never raises; a value that is not a URL comes back with anything
+    userinfo-shaped masked.
+
+    >>> redact("https://__token__@h.example/simple/?X-Amz-Signature=abc&x=1")
+    'https://****@h.example/simple/?X-Amz-Signature=****&x=1'
+    """
+    if not isinstance(url, str):
+        return "<not a URL>"
+    match = _SCHEME_RE.match(url)
+    start = match.end() if match and match.group(2) else 0
+    # Userinfo ends at the last "@" before the path, query or fragment. A raw
+    # "/", "?" or "#" inside a password is not a URL any parser agrees on, so
+    # anything before the last "@" of the whole pre-query text is masked too.
+    query_at = min((i for i in (url.find("?", start), url.find("#", start)) if i >= 0), default=-1)
+    head = url if query_at < 0 else url[:query_at]
+    tail = "" if query_at < 0 else url[query_at:]
+    end = _authority_end(head, start)
+    at = head.rfind("@", start, end)
+    if at < 0 and "@" in head[end:] and not _PORT_RE.search(head[start:end]):
+        # "https://u:pa/ss@host/": a raw "/" cut the authority short, and what
+        # follows its ":" is no port, so it is a password.
+        at = head.rfind("@")
+    if at >= 0:
+        userinfo = head[start:at]
+        user, colon, _password = userinfo.partition(":")
+        masked = f"{user}:****" if colon and user else (":****" if colon else "****")
+        head = head[:start] + masked + head[at:]
+    return head + _redact_query(tail)
+
+
+def _redact_query(tail: str) -> str:
+    if not tail.startswith("?"):
+        return tail
+    query, hash_, fragment = tail[1:].partition("#")
+    pairs = []
+    for pair in query.split("&"):
+        key, eq, _value = pair.partition("=")
+        pairs.append(f"{key}=****" if eq and key.lower() in _SECRET_QUERY_KEYS else pair)
+    return "?" + "&".join(pairs) + hash_ + fragment

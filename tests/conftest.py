@@ -1,0 +1,101 @@
+"""Fixtures: a clean environment per test, a real index server, real keyring backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from index_server import IndexServer
+
+TESTS = Path(__file__).parent
+BIN = Path(sys.executable).parent
+
+_CLEARED_PREFIXES = ("INDEXAUTH", "UV_INDEX", "UV_DEFAULT_INDEX", "PIP_", "KEYRING_")
+_CLEARED = (
+    "NETRC",
+    "PYTHON_KEYRING_BACKEND",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+
+
+def _init_keyring() -> None:
+    import keyring.core
+
+    keyring.core.init_backend()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts with no credentials anywhere: its own HOME, no variables, null keyring."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("PYTHONPATH", str(TESTS))
+    # The real `keyring` command of this environment, found first on PATH.
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    _init_keyring()
+    yield
+    monkeypatch.undo()
+    _init_keyring()
+
+
+@pytest.fixture(name="server")
+def fixture_server() -> Iterator[IndexServer]:
+    """A real HTTP server on 127.0.0.1, stopped after the test."""
+    server = IndexServer().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class KeyringStore:
+    """The JSON-file keyring that this test uses, in this process and in `keyring` commands."""
+
+    path: Path
+
+    def set(self, service: str, username: str, password: str) -> None:
+        """Store an entry, as `keyring set` would."""
+        data = json.loads(self.path.read_text("utf-8")) if self.path.exists() else {}
+        data.setdefault(service, {})[username] = password
+        self.path.write_text(json.dumps(data), "utf-8")
+
+    def lookups(self) -> list[tuple[str, str | None]]:
+        """Every (service, username) the backend was asked for, in order."""
+        log = Path(str(self.path) + ".log")
+        if not log.exists():
+            return []
+        return [tuple(json.loads(line)) for line in log.read_text("utf-8").splitlines()]  # type: ignore[misc]
+
+
+def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    """Select *backend* (a class path) through keyring's own configuration."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", backend)
+    _init_keyring()
+
+
+@pytest.fixture(name="kr")
+def fixture_kr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> KeyringStore:
+    """A real keyring backend (JSON file) selected through PYTHON_KEYRING_BACKEND."""
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("INDEXAUTH_TEST_KEYRING", str(path))
+    use_backend(monkeypatch, "kr_backends.JsonFileKeyring")
+    return KeyringStore(path)

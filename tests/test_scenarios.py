@@ -1,0 +1,434 @@
+"""One table of behaviours, run over every driver (requests, httpx, httpx2, sync and async).
+
+Each row configures indexes, credentials and the server, makes one or more
+requests, and states what the client returns and what the server saw: the
+Basic username of every request that reached it, `None` for anonymous ones.
+A behaviour that differs between drivers fails here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import indexauth
+from conftest import KeyringStore
+from drivers import DRIVERS, Call, Result
+from index_server import IndexServer
+
+ALICE = {"alice": "wonder-land"}
+
+
+@dataclass
+class Scenario:
+    """One row: configuration, requests, and what must happen."""
+
+    id: str
+    routes: list[dict[str, Any]]
+    indexes: list[dict[str, Any]]
+    paths: list[str]
+    expect: list[int | type[Exception]]  # per request: a status or an error class
+    seen: list[str | None]  # Basic usernames the server saw, None for anonymous
+    env: dict[str, str] = field(default_factory=dict)
+    keyring: dict[tuple[str, str], str] = field(default_factory=dict)
+    netrc: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    lookups: int | None = None  # keyring backend calls, when it matters
+
+
+PRIVATE = {"prefix": "/private/", "users": ALICE}
+SCENARIOS = [
+    Scenario(
+        "auto-public-index-no-lookup",
+        [{"prefix": "/simple/"}],
+        [{"url": "{base}/simple/"}],
+        ["/simple/pkg/"],
+        [200],
+        [None],
+        lookups=0,
+    ),
+    Scenario(
+        "auto-401-keyring-index-url",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "auto-one-challenge-per-index-not-per-package",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/a/", "/private/simple/b/", "/private/files/b-1.0.whl"],
+        [200, 200, 200],
+        [None, "alice", "alice", "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=1,
+    ),
+    Scenario(
+        "keyring-entry-without-trailing-slash-pip-or-uv-form",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "keyring-entry-under-host-port-pip-netloc-form",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{netloc}", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "keyring-with-configured-username",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "username": "alice"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land", ("{base}/private/simple/", "bob"): "x"},
+    ),
+    Scenario(
+        "auto-401-nothing-found-missing",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/pkg/"],
+        [indexauth.MissingCredentialsError],
+        [None],
+    ),
+    Scenario(
+        "auto-401-nothing-found-missing-once-remembered",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/a/", "/private/simple/b/"],
+        [indexauth.MissingCredentialsError, indexauth.MissingCredentialsError],
+        [None, None],
+        keyring={("elsewhere", "x"): "y"},
+        lookups=5,  # the five service names, once: the miss is remembered
+    ),
+    Scenario(
+        "always-nothing-found-nothing-sent",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/pkg/"],
+        [indexauth.MissingCredentialsError],
+        [],
+    ),
+    Scenario(
+        "always-keyring-no-anonymous-request",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/a/", "/private/files/a.whl"],
+        [200, 200],
+        ["alice", "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "env-credentials-sent-up-front",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+    ),
+    Scenario(
+        "uv-env-credentials",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "name": "my-index"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+        env={"UV_INDEX_MY_INDEX_USERNAME": "alice", "UV_INDEX_MY_INDEX_PASSWORD": "wonder-land"},
+    ),
+    Scenario(
+        "url-userinfo-sent-up-front",
+        [PRIVATE],
+        [{"url": "http://alice:wonder-land@{netloc}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+    ),
+    Scenario(
+        "netrc-on-challenge",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+    ),
+    Scenario(
+        "anonymous-403-on-index-is-a-challenge",
+        [{**PRIVATE, "anonymous": 403}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "anonymous-404-on-index-is-a-challenge",
+        [{**PRIVATE, "anonymous": 404}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "anonymous-403-nothing-found-returned-with-diagnosis",
+        [{**PRIVATE, "anonymous": 403}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [403],
+        [None],
+    ),
+    Scenario(
+        "anonymous-404-outside-any-index-no-lookup",
+        [{**PRIVATE, "anonymous": 404}],
+        [],
+        ["/private/simple/pkg/"],
+        [404],
+        [None],
+        keyring={("{base}", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "401-outside-any-index-realm-lookup",
+        [PRIVATE],
+        [],
+        ["/private/x"],
+        [200],
+        [None, "alice"],
+        keyring={("{netloc}", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "wrong-password-from-keyring-rejected",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [indexauth.CredentialsRejectedError],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wrong"},
+    ),
+    Scenario(
+        "wrong-password-from-env-rejected-without-retry",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/pkg/"],
+        [indexauth.CredentialsRejectedError],
+        ["alice"],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "no"},
+    ),
+    Scenario(
+        "credentials-sent-403-forbidden",
+        [{**PRIVATE, "wrong": 403}],
+        [{"url": "{base}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/pkg/"],
+        [indexauth.ForbiddenError],
+        ["alice"],
+        keyring={("{base}/private/simple/", "alice"): "wrong"},
+    ),
+    Scenario(
+        "credentials-sent-404-returned",
+        [{**PRIVATE, "wrong": 404}],
+        [{"url": "{base}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/pkg/"],
+        [404],
+        ["alice"],
+        keyring={("{base}/private/simple/", "alice"): "wrong"},
+    ),
+    Scenario(
+        "username-without-password-auto-incomplete",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "username": "alice"}],
+        ["/private/simple/pkg/"],
+        [indexauth.IncompleteCredentialsError],
+        [None],
+    ),
+    Scenario(
+        "username-without-password-always-incomplete-before-sending",
+        [PRIVATE],
+        [{"url": "http://alice@{netloc}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/pkg/"],
+        [indexauth.IncompleteCredentialsError],
+        [],
+    ),
+    Scenario(
+        "url-username-password-from-keyring",
+        [PRIVATE],
+        [{"url": "http://alice@{netloc}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "never-strips-and-never-looks-up",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "authenticate": "never"}],
+        ["/private/simple/pkg/"],
+        [401],
+        [None],
+        headers={"Authorization": "Basic YWxpY2U6d29uZGVyLWxhbmQ="},
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "request-own-authorization-used-as-is",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+        headers={"Authorization": "Basic YWxpY2U6d29uZGVyLWxhbmQ="},
+        keyring={("{base}/private/simple/", "alice"): "other"},
+        lookups=0,
+    ),
+    Scenario(
+        "request-own-authorization-rejected",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [indexauth.CredentialsRejectedError],
+        ["bob"],
+        headers={"Authorization": "Basic Ym9iOng="},
+    ),
+    Scenario(
+        "two-indexes-one-host-own-credentials",
+        [{"prefix": "/a/", "users": {"ann": "pa"}}, {"prefix": "/b/", "users": {"ben": "pb"}}],
+        [{"url": "{base}/a/simple/", "name": "a"}, {"url": "{base}/b/simple/", "name": "b"}],
+        ["/a/simple/x/", "/b/simple/x/", "/a/simple/y/"],
+        [200, 200, 200],
+        ["ann", "ben", "ann"],
+        env={
+            "INDEXAUTH_INDEX_A_USERNAME": "ann",
+            "INDEXAUTH_INDEX_A_PASSWORD": "pa",
+            "INDEXAUTH_INDEX_B_USERNAME": "ben",
+            "INDEXAUTH_INDEX_B_PASSWORD": "pb",
+        },
+    ),
+    Scenario(
+        "longest-root-wins",
+        [{"prefix": "/a/b/", "users": {"ben": "pb"}}],
+        [{"url": "{base}/a/simple/", "name": "outer"}, {"url": "{base}/a/b/simple/", "name": "inner"}],
+        ["/a/b/simple/x/"],
+        [200],
+        ["ben"],
+        env={
+            "INDEXAUTH_INDEX_OUTER_USERNAME": "ann",
+            "INDEXAUTH_INDEX_OUTER_PASSWORD": "pa",
+            "INDEXAUTH_INDEX_INNER_USERNAME": "ben",
+            "INDEXAUTH_INDEX_INNER_PASSWORD": "pb",
+        },
+    ),
+    Scenario(
+        "whole-segments-only",
+        [{"prefix": "/pypievil/"}],
+        [{"url": "{base}/pypi/", "name": "internal"}],
+        ["/pypievil/x/"],
+        [200],
+        [None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "pw"},
+    ),
+    Scenario(
+        "devpi-plus-simple-root-covers-files",
+        [{"prefix": "/alice/dev/", "users": ALICE}],
+        [{"url": "{base}/alice/dev/+simple/"}],
+        ["/alice/dev/+simple/pkg/", "/alice/dev/+f/abc/pkg-1.0.tar.gz"],
+        [200, 200],
+        [None, "alice", "alice"],
+        keyring={("{base}/alice/dev/+simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
+        "non-ascii-credentials-utf8-basic",
+        [{"prefix": "/private/", "users": {"jürgen": "pässwörd-✓"}}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "jürgen"],
+        keyring={("{base}/private/simple/", "jürgen"): "pässwörd-✓"},
+    ),
+    Scenario(
+        "redirect-out-of-index-carries-no-credentials",
+        [PRIVATE, {"prefix": "/private/simple/go/", "users": ALICE, "redirect": "/public/x"}, {"prefix": "/public/"}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/go/"],
+        [200],
+        ["alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+    ),
+    Scenario(
+        "redirect-to-other-origin-carries-no-credentials",
+        [{"prefix": "/private/simple/go/", "users": ALICE, "redirect": "http://localhost:{port}/public/x"}, {"prefix": "/public/"}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/go/"],
+        [200],
+        ["alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+    ),
+    Scenario(
+        "raise-on-failure-off-returns-401-with-diagnosis",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [401],
+        [None],
+        options={"raise_on_failure": False},
+    ),
+]
+
+
+def _fill(value: str, server: IndexServer) -> str:
+    return value.format(base=server.url("").rstrip("/"), netloc=f"127.0.0.1:{server.port}", port=server.port)
+
+
+@pytest.mark.parametrize("driver_name", sorted(DRIVERS))
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_scenario(
+    scenario: Scenario,
+    driver_name: str,
+    server: IndexServer,
+    kr: KeyringStore,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Each row behaves the same through every driver."""
+    for route in scenario.routes:
+        kwargs = dict(route)
+        if isinstance(kwargs.get("redirect"), str):
+            kwargs["redirect"] = _fill(kwargs["redirect"], server)
+        server.route(kwargs.pop("prefix"), **kwargs)
+    for name, value in scenario.env.items():
+        monkeypatch.setenv(name, value)
+    for (service, user), password in scenario.keyring.items():
+        kr.set(_fill(service, server), user, password)
+    if scenario.netrc is not None:
+        netrc = tmp_path / "netrc"
+        netrc.write_text(scenario.netrc)
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+    indexes = [indexauth.Index(**{**i, "url": _fill(i["url"], server)}) for i in scenario.indexes]
+    calls = [Call(server.url(p), headers=dict(scenario.headers)) for p in scenario.paths]
+
+    outcomes = DRIVERS[driver_name]().run(calls, indexes=indexes, options=scenario.options)
+
+    for outcome, expected in zip(outcomes, scenario.expect, strict=True):
+        if isinstance(expected, int):
+            assert isinstance(outcome, Result), outcome
+            assert outcome.status == expected
+        else:
+            assert isinstance(outcome, expected), outcome
+    assert [s.user for s in server.seen] == scenario.seen
+    if scenario.lookups is not None:
+        assert len(kr.lookups()) == scenario.lookups
