@@ -83,7 +83,7 @@ class KeyringStore:
         log = Path(str(self.path) + ".log")
         if not log.exists():
             return []
-        return [tuple(json.loads(line)) for line in log.read_text("utf-8").splitlines()]  # type: ignore[misc]
+        return [tuple(json.loads(line)) for line in log.read_text("utf-8").splitlines()]
 
 
 def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:

@@ -37,6 +37,7 @@ class Seen:
     authorization: str | None
     body: bytes
     host: str
+    client_port: int = 0
 
     @property
     def user(self) -> str | None:
@@ -84,7 +85,14 @@ class IndexServer:
                     body = self.rfile.read(length) if length else b""
                 auth = self.headers.get("Authorization")
                 server.seen.append(
-                    Seen(self.command, self.path, auth, body, self.headers.get("Host", ""))
+                    Seen(
+                        self.command,
+                        self.path,
+                        auth,
+                        body,
+                        self.headers.get("Host", ""),
+                        self.client_address[1],
+                    )
                 )
                 route = next((r for r in server.routes if self.path.startswith(r.prefix)), None)
                 if route is None:

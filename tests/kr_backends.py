@@ -36,7 +36,7 @@ def _log(service: str, username: str | None) -> None:
 class JsonFileKeyring(KeyringBackend):
     """Entries in a JSON file; username-less lookups return the first entry."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         _log(service, username)
@@ -76,7 +76,7 @@ class SlowJsonFileKeyring(JsonFileKeyring):
 class LockedKeyring(KeyringBackend):
     """A keyring that is locked, as SecretService is on a headless machine."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         raise KeyringLocked("Failed to unlock the collection!")

@@ -16,6 +16,7 @@ already have still catch it. Messages, reprs and pickles never hold a secret.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any, NamedTuple
 
@@ -194,10 +195,9 @@ def _restore(
     cls: type[IndexAuthError], driver: str | None, args: tuple[Any, ...], state: dict[str, Any]
 ) -> IndexAuthError:
     if driver is not None:
-        try:
+        # Unpickled where the client is not installed, the plain class will do.
+        with contextlib.suppress(ImportError):
             cls = driver_class(cls, driver)
-        except ImportError:
-            pass  # unpickled where the client is not installed: the plain class will do
     error = cls._driver_base.__new__(cls, *args)
     error.args = args
     error.__dict__.update(state)

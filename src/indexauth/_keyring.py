@@ -44,17 +44,30 @@ class KeyringImportSource:
         return self._keyring
 
     def describe(self) -> str:
-        """`keyring (import, backend X)`, for messages."""
+        """`(import, backend X)`, for messages."""
         try:
             backend = self._module().get_keyring()
         except Exception as exc:  # noqa: BLE001 - only a label; the lookup reports the error
-            return f"keyring (import, backend unavailable: {type(exc).__name__})"
-        return f"keyring (import, backend {type(backend).__module__}.{type(backend).__name__})"
+            return f"(import, backend unavailable: {type(exc).__name__})"
+        return f"(import, backend {type(backend).__module__}.{type(backend).__name__})"
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         keyring = self._module()
         errors = importlib.import_module("keyring.errors")
         label = self.describe()
+        backend = _backend_class(keyring)
+        if backend in _NO_BACKEND:
+            record(self.name, label, username, _NO_BACKEND[backend])
+            return None
+        if username is None and _needs_username(keyring):
+            record(
+                self.name,
+                label,
+                username,
+                "skipped: this backend cannot look up without a username; "
+                "give the index a username (Index(..., username=...) or user@ in its URL)",
+            )
+            return None
         for service in target.service_names:
             where = f"{label} service {service!r}"
             try:
@@ -104,8 +117,8 @@ class KeyringCommandSource:
         return self._executable or shutil.which("keyring")
 
     def describe(self) -> str:
-        """`keyring (subprocess, /path/to/keyring)`, for messages."""
-        return f"keyring (subprocess, {self.executable() or 'not on PATH'})"
+        """`(subprocess, /path/to/keyring)`, for messages."""
+        return f"(subprocess, {self.executable() or 'not on PATH'})"
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         exe = self.executable()
@@ -181,6 +194,36 @@ class KeyringCommandSource:
                 hint=f"check that the `keyring` command is keyring>={MIN_VERSION}",
             ) from None
         return _credentials(user, password, username, where)
+
+
+# Backends that mean "no keyring here": asking them name by name only adds noise.
+_NO_BACKEND = {
+    "keyring.backends.fail.Keyring": "no keyring backend is configured (keyring's fail backend)",
+    "keyring.backends.null.Keyring": "keyring is turned off (keyring's null backend)",
+}
+
+
+def _backend_class(keyring: Any) -> str:
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001 - the lookup itself reports a broken backend
+        return ""
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _needs_username(keyring: Any) -> bool:
+    # Backends that keep keyring's base get_credential only answer when given a
+    # username (keyrings.alt, macOS); asking them five times without one is noise.
+    from keyring.backend import KeyringBackend  # noqa: PLC0415
+
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001
+        return False
+    chained = getattr(backend, "backends", None)
+    if chained is not None:
+        return all(type(b).get_credential is KeyringBackend.get_credential for b in chained)
+    return type(backend).get_credential is KeyringBackend.get_credential
 
 
 def _credentials(user: object, password: object, username: str | None, where: str) -> Credentials:

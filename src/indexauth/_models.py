@@ -8,7 +8,16 @@ from typing import Literal, NamedTuple, get_args
 from urllib.parse import unquote
 
 from ._exceptions import ConfigurationError
-from ._urls import Realm, UrlError, is_path_prefix, realm_of, redact, root_path, split_url, strip_userinfo
+from ._urls import (
+    Realm,
+    UrlError,
+    is_path_prefix,
+    realm_of,
+    redact,
+    root_path,
+    split_url,
+    strip_userinfo,
+)
 
 __all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name"]
 
@@ -139,7 +148,16 @@ class Index:
     Index('https://pkgs.example.com/simple/', name='internal', authenticate='auto')
     """
 
-    __slots__ = ("_url_credentials", "authenticate", "name", "realm", "root", "url", "username")
+    __slots__ = (
+        "_shown_url",
+        "_url_credentials",
+        "authenticate",
+        "name",
+        "realm",
+        "root",
+        "url",
+        "username",
+    )
 
     url: str
     name: str | None
@@ -148,6 +166,7 @@ class Index:
     realm: Realm
     root: str
     _url_credentials: Credentials | None
+    _shown_url: str
 
     def __init__(
         self,
@@ -179,6 +198,7 @@ class Index:
             _refuse_line_breaks(username, "username")
         set_ = object.__setattr__
         set_(self, "url", strip_userinfo(url.strip()))
+        set_(self, "_shown_url", redact(url.strip()))
         set_(self, "name", name)
         set_(self, "authenticate", authenticate)
         set_(self, "realm", realm_of(parts))

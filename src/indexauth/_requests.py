@@ -56,9 +56,9 @@ class IndexAuthAdapter(HTTPAdapter):
         self,
         request: PreparedRequest,
         stream: bool = False,
-        timeout: None | float | tuple[float, float] | tuple[float, None] = None,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
         verify: bool | str = True,
-        cert: None | bytes | str | tuple[bytes | str, bytes | str] = None,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send *request* through the inner adapter, authenticating as the flow decides."""
@@ -100,7 +100,7 @@ class IndexAuthAdapter(HTTPAdapter):
         if error is None:
             assert response is not None  # noqa: S101 - the flow sends before it ends well
             return response
-        if outcome.raise_error and self.raise_on_failure or response is None:
+        if (outcome.raise_error and self.raise_on_failure) or response is None:
             if response is not None:
                 _release(response)
             raise for_driver(error, "requests", response=response, request=request) from None

@@ -108,7 +108,7 @@ class IndexUrlSource:
         if index is None:
             return None
         creds = index._url_credentials  # noqa: SLF001 - the index hands its userinfo to this source only
-        where = index.ref.url
+        where = index._shown_url  # noqa: SLF001 - shows user:****@ where the URL has userinfo
         if creds is None:
             record(self.name, where, username, "no userinfo")
             return None
@@ -162,7 +162,7 @@ class EnvSource:
 @dataclass
 class _ParsedNetrc:
     stamp: tuple[int, int]
-    hosts: dict[str, tuple[str, str, str]]
+    hosts: dict[str, tuple[str, str | None, str | None]]
 
 
 class NetrcSource:
@@ -210,7 +210,7 @@ class NetrcSource:
         record(self.name, str(path), creds.username or None, _found(creds))
         return creds
 
-    def _load(self, path: Path) -> dict[str, tuple[str, str, str]] | None:
+    def _load(self, path: Path) -> dict[str, tuple[str, str | None, str | None]] | None:
         try:
             st = path.stat()
         except OSError:

@@ -144,8 +144,13 @@ def service_names(url: str) -> tuple[str, ...]:
     uv keeps what you typed), `scheme://host[:port]`, `host[:port]`, and bare
     `host` when the URL names a port.
 
-    >>> service_names("http://h.example:8080/simple/")
-    ('http://h.example:8080/simple/', 'http://h.example:8080/simple', 'http://h.example:8080', 'h.example:8080', 'h.example')
+    >>> for name in service_names("http://h.example:8080/simple/"):
+    ...     print(name)
+    http://h.example:8080/simple/
+    http://h.example:8080/simple
+    http://h.example:8080
+    h.example:8080
+    h.example
     """
     parts = split_url(url)
     realm = realm_of(parts)

@@ -1,0 +1,209 @@
+"""URL rules: realms, roots, whole-segment matching, service names, redaction (with properties)."""
+
+from __future__ import annotations
+
+import string
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import indexauth
+from indexauth._flow import Authenticator
+from indexauth._models import env_name
+from indexauth._resolver import Resolver
+from indexauth._urls import is_path_prefix, realm_of, redact, root_path, service_names
+
+segment = st.text(string.ascii_letters + string.digits + "-_.~", min_size=1, max_size=8).filter(
+    lambda s: s not in (".", "..")
+)
+path = st.lists(segment, max_size=4).map(lambda parts: "/" + "/".join(parts))
+secret = st.text(string.ascii_letters + string.digits + "!$&'()*+,;=:%@/?#[] ", min_size=1, max_size=20)
+
+
+def _auth(*indexes: indexauth.Index) -> Authenticator:
+    return Authenticator(indexes, Resolver(()))
+
+
+class TestRealm:
+    """Realms compare scheme, host and effective port."""
+
+    def test_default_port_is_dropped(self) -> None:
+        """https://h:443 and https://h are one realm."""
+        assert realm_of("https://H.example:443/x") == realm_of("https://h.example/y")
+
+    def test_http_and_https_differ(self) -> None:
+        """http and https on the same host are different realms: no http-to-https reuse."""
+        assert realm_of("http://h.example/") != realm_of("https://h.example/")
+
+    def test_other_port_differs(self) -> None:
+        """https://h:80 is not https://h."""
+        assert realm_of("https://h.example:80/") != realm_of("https://h.example/")
+
+    @given(st.sampled_from(["http", "https"]), st.integers(1, 65535))
+    def test_netloc_round_trip(self, scheme: str, port: int) -> None:
+        """The realm's string form parses back to the same realm."""
+        realm = realm_of(f"{scheme}://h.example:{port}/p")
+        assert realm_of(str(realm)) == realm
+
+
+class TestRoot:
+    """The index root drops a final simple or +simple segment."""
+
+    @pytest.mark.parametrize(
+        ("url_path", "root"),
+        [
+            ("/api/pypi/x/simple", "/api/pypi/x"),
+            ("/api/pypi/x/simple/", "/api/pypi/x"),
+            ("/alice/dev/+simple/", "/alice/dev"),
+            ("/SIMPLE/", ""),
+            ("/pypi/", "/pypi"),
+            ("/whl/cu121", "/whl/cu121"),
+            ("", ""),
+        ],
+    )
+    def test_examples(self, url_path: str, root: str) -> None:
+        """Roots as uv computes them."""
+        assert root_path(url_path) == root
+
+    @given(path)
+    def test_root_is_idempotent_and_a_prefix(self, p: str) -> None:
+        """A root's root is itself, and a root always covers the path it came from."""
+        root = root_path(p)
+        assert root_path(root) == root or root_path(root) == root_path(root_path(root))
+        assert is_path_prefix(root, p.rstrip("/") or "/")
+
+
+class TestMatching:
+    """A request matches an index in whole path segments; the longest root wins."""
+
+    @given(path, segment, st.text(string.ascii_letters, min_size=1, max_size=4))
+    def test_partial_segment_never_matches(self, base: str, last: str, extra: str) -> None:
+        """/x/pypi never covers /x/pypievil."""
+        root = base.rstrip("/") + "/" + last
+        index = indexauth.Index(f"https://h.example{root}/")
+        target = _auth(index).match(f"https://h.example{root}{extra}/file")
+        if last.lower() in ("simple", "+simple"):
+            return  # the root is the parent, which covers this path on purpose
+        assert target is not None and target.index is None
+
+    @given(path, path)
+    def test_whole_segment_prefix_matches(self, root: str, rest: str) -> None:
+        """Every path under the root, and the root itself, belongs to the index."""
+        index = indexauth.Index(f"https://h.example{root}")
+        target = _auth(index).match(f"https://h.example{root.rstrip('/')}{rest}")
+        assert target is not None and target.index == index
+
+    @given(st.lists(path, min_size=1, max_size=5, unique=True), path)
+    def test_longest_root_wins(self, roots: list[str], rest: str) -> None:
+        """Of all indexes covering the URL, the one with the longest root is chosen."""
+        indexes = [indexauth.Index(f"https://h.example{r}/", name=f"i{n}") for n, r in enumerate(roots)]
+        url_path = roots[-1].rstrip("/") + rest
+        target = _auth(*indexes).match(f"https://h.example{url_path}")
+        assert target is not None and target.index is not None
+        covering = [i for i in indexes if is_path_prefix(i.root, url_path)]
+        assert len(target.index.root) == max(len(i.root) for i in covering)
+
+    def test_other_realm_never_matches(self) -> None:
+        """An https index never matches an http URL, nor another port or host."""
+        auth = _auth(indexauth.Index("https://h.example/simple/"))
+        for url in ("http://h.example/simple/x/", "https://h.example:8443/simple/x/", "https://g.example/simple/"):
+            target = auth.match(url)
+            assert target is not None and target.index is None
+
+    def test_non_http_urls_are_not_ours(self) -> None:
+        """file:// and other schemes pass through untouched."""
+        assert _auth().match("file:///tmp/x") is None
+
+
+class TestServiceNames:
+    """Keyring service names, in the documented order."""
+
+    def test_order_with_port(self) -> None:
+        """URL as configured, slash toggled, scheme://host:port, host:port, bare host."""
+        assert service_names("http://h.example:8080/simple/") == (
+            "http://h.example:8080/simple/",
+            "http://h.example:8080/simple",
+            "http://h.example:8080",
+            "h.example:8080",
+            "h.example",
+        )
+
+    def test_without_port_and_slash(self) -> None:
+        """A URL without a trailing slash is tried first as typed, then with one."""
+        assert service_names("https://h.example/simple") == (
+            "https://h.example/simple",
+            "https://h.example/simple/",
+            "https://h.example",
+            "h.example",
+        )
+
+    def test_userinfo_never_in_a_service_name(self) -> None:
+        """Credentials in the index URL never become part of a service name."""
+        names = service_names("https://u:topsecret@h.example/simple/")
+        assert not any("topsecret" in n or "u:" in n for n in names)
+
+
+class TestEnvName:
+    """<NAME> in INDEXAUTH_INDEX_<NAME>_*: upper-case, every other character an underscore."""
+
+    @given(st.text(string.ascii_letters + string.digits + "-_.", min_size=1))
+    def test_shape(self, name: str) -> None:
+        """The result is upper-case ASCII letters, digits and underscores, same length."""
+        out = env_name(name)
+        assert len(out) == len(name)
+        assert set(out) <= set(string.ascii_uppercase + string.digits + "_")
+
+    def test_examples(self) -> None:
+        """uv's examples."""
+        assert env_name("internal-proxy") == "INTERNAL_PROXY"
+        assert env_name("foo.bar") == "FOO_BAR"
+
+
+class TestRedact:
+    """No password or token survives redaction, whatever the URL's shape."""
+
+    @given(
+        st.sampled_from(["http", "https"]),
+        st.one_of(st.none(), st.text(string.ascii_letters + "_", min_size=1, max_size=8)),
+        secret,
+        path,
+        st.booleans(),
+    )
+    def test_encoded_password_never_shown(
+        self, scheme: str, user: str | None, password: str, p: str, encode: bool
+    ) -> None:
+        """user:PASSWORD@, :PASSWORD@ and TOKEN@ never show the secret."""
+        raw = password
+        for c in "/?#@" + ("" if user else ":"):  # without a user, a raw ":" starts the password
+            raw = raw.replace(c, "")
+        token = "SECRET" + (quote(password, safe="") if encode else raw)
+        userinfo = f"{user}:{token}" if user else token
+        out = redact(f"{scheme}://{userinfo}@h.example:8080{p}?a=1")
+        assert "SECRET" not in out
+        if user:
+            assert out.startswith(f"{scheme}://{user}:****@h.example:8080")
+
+    @given(secret)
+    def test_raw_slash_in_password_still_hidden(self, password: str) -> None:
+        """A password with a raw / (an invalid URL that people still write) stays hidden."""
+        clean = "SECRET" + password.replace("?", "").replace("#", "").replace("@", "").replace(":", "")
+        out = redact(f"https://user:{clean}/x@h.example/simple/")
+        assert "SECRET" not in out
+
+    @given(st.sampled_from(["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "token", "sig"]))
+    def test_signed_query_values_hidden(self, key: str) -> None:
+        """Pre-signed URL parameters are masked, others kept."""
+        out = redact(f"https://bucket.example/f.whl?{key}=SECRETVALUE&keep=1")
+        assert "SECRETVALUE" not in out and "keep=1" in out
+
+    @given(st.text(max_size=40))
+    def test_never_raises(self, value: str) -> None:
+        """Redaction accepts any string."""
+        redact(value)
+
+    def test_plain_url_unchanged(self) -> None:
+        """A URL without secrets, even with @ in its path, comes back as is."""
+        url = "https://h.example/+simple/@scope/pkg/?x=1#frag"
+        assert redact(url) == url
