@@ -231,11 +231,20 @@ class Authenticator:
     def diagnose(self, error: IndexAuthError) -> None:
         """Log *error*: at warning level once per index and cause, then at debug level."""
         # pip fetches one page per package; the user needs to read this once.
-        key = (str(error.index or error.url), type(error).__name__)
+        where = str(error.index) if error.index else _realm_label(error.url)
+        key = (where, type(error).__name__)
         with self._lock:
             first = key not in self._diagnosed
             self._diagnosed.add(key)
         logger.log(logging.WARNING if first else logging.DEBUG, "indexauth: %s", error)
+
+
+def _realm_label(url: str) -> str:
+    # Keyed by realm, not URL, so a crawl over many URLs cannot grow the set.
+    try:
+        return str(realm_of(url))
+    except UrlError:
+        return "?"
 
 
 def _where(target: Target) -> str:

@@ -172,7 +172,7 @@ class Resolver:
 
     def _warn_once(self, message: str) -> None:
         with self._lock:
-            if message in self._warned:
+            if message in self._warned or len(self._warned) >= MEMO_SIZE:
                 return
             self._warned.add(message)
         logger.warning("indexauth: %s", message)
