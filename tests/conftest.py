@@ -83,7 +83,12 @@ class KeyringStore:
         log = Path(str(self.path) + ".log")
         if not log.exists():
             return []
-        return [tuple(json.loads(line)) for line in log.read_text("utf-8").splitlines()]
+        return [tuple(json.loads(line)[:2]) for line in log.read_text("utf-8").splitlines()]
+
+    def pids(self) -> set[int]:
+        """The processes that did the lookups."""
+        log = Path(str(self.path) + ".log")
+        return {json.loads(line)[2] for line in log.read_text("utf-8").splitlines()}
 
 
 def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:

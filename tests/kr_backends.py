@@ -30,7 +30,7 @@ def _load() -> dict[str, dict[str, str]]:
 
 def _log(service: str, username: str | None) -> None:
     with open(str(_path()) + ".log", "a", encoding="utf-8") as log:
-        log.write(json.dumps([service, username]) + "\n")
+        log.write(json.dumps([service, username, os.getpid()]) + "\n")
 
 
 class JsonFileKeyring(KeyringBackend):
@@ -71,6 +71,14 @@ class SlowJsonFileKeyring(JsonFileKeyring):
     def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
         time.sleep(0.2)
         return super().get_credential(service, username)
+
+
+class HangingJsonFileKeyring(JsonFileKeyring):
+    """A keyring that never answers, like one waiting for an unlock prompt nobody sees."""
+
+    def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
+        time.sleep(120)
+        return None
 
 
 class LockedKeyring(KeyringBackend):

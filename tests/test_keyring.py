@@ -134,6 +134,43 @@ class TestCommand:
         result = _lookup(KeyringCommandSource(timeout=60), indexauth.Index(URL, username="jürgen"))
         assert result.credentials == indexauth.Credentials("jürgen", "pässwörd-✓")
 
+    def test_full_miss_is_one_process(self, kr: KeyringStore) -> None:
+        """With the usual console script, every service name is asked in one process."""
+        result = _lookup(KeyringCommandSource(timeout=60), indexauth.Index(URL))
+        assert result.credentials is None and not result.failures
+        assert [s for s, _ in kr.lookups()] == NAMES
+        assert len(kr.pids()) == 1
+        assert len([a for a in result.attempts if a.source == "keyring"]) == len(NAMES)
+
+    def test_wrapped_command_runs_once_per_name(
+        self, kr: KeyringStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A keyring command that is not a plain console script is run as a command, name by name."""
+        kr.set("127.0.0.1:8765", "alice", "pw")
+        _fake_keyring(
+            tmp_path,
+            monkeypatch,
+            f"import os; os.execv({str(BIN / 'keyring')!r}, [{str(BIN / 'keyring')!r}, *sys.argv[1:]])",
+        )
+        result = _lookup(KeyringCommandSource(timeout=60), indexauth.Index(URL))
+        assert result.credentials == indexauth.Credentials("alice", "pw")
+        assert [s for s, _ in kr.lookups()] == NAMES[:4]
+        assert len(kr.pids()) == 4
+
+    def test_real_command_hung_backend_killed(
+        self, kr: KeyringStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The real command whose backend hangs is killed after the timeout."""
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "kr_backends.HangingJsonFileKeyring")
+        result = _lookup(KeyringCommandSource(timeout=1), indexauth.Index(URL))
+        assert "did not answer within 1 s" in result.failures[0].message
+
+    def test_real_command_broken_backend(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The real command whose backend raises is a failure naming the error."""
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "kr_backends.BrokenKeyring")
+        result = _lookup(KeyringCommandSource(timeout=60), indexauth.Index(URL))
+        assert "D-Bus connection refused" in result.failures[0].message
+
     def test_not_found_walks_every_name(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Exit 1 with nothing on stderr is "not here"; every name is tried."""
         _fake_keyring(tmp_path, monkeypatch, "sys.exit(1)")

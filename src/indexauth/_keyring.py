@@ -102,7 +102,14 @@ class KeyringImportSource:
 
 
 class KeyringCommandSource:
-    """`keyring --mode creds --output json get SERVICE [USERNAME]`, one process per name."""
+    """The `keyring` command: `keyring --mode creds --output json get SERVICE [USERNAME]`.
+
+    When the command is the usual console script of a Python installation, all
+    service names are asked in one run of that interpreter, through the same
+    `keyring.get_credential` the command calls: a full miss then costs one
+    process start instead of one per name. Anything else is run as a command,
+    once per name.
+    """
 
     name = "keyring"
     eager = False
@@ -129,36 +136,16 @@ class KeyringCommandSource:
                 hint="install it with `pipx install keyring` (or `pip install keyring`), or set "
                 "keyring_provider='disabled'",
             )
-        env = dict(os.environ, PYTHONIOENCODING="utf-8", INDEXAUTH="0")
+        interpreter = _script_interpreter(exe)
+        if interpreter is not None:
+            return self._find_in_one_run(interpreter, exe, target, username, record)
         for service in target.service_names:
             argv = [exe, "--mode", "creds", "--output", "json", "get", service]
             if username is not None:
                 argv.append(username)
             where = f"(subprocess) service {service!r}"
             shown = " ".join(["keyring", *argv[1:]])
-            try:
-                done = subprocess.run(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    timeout=self.timeout,
-                    env=env,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                record(self.name, where, username, f"failed: no answer in {self.timeout:g} s, killed")
-                raise SourceFailure(
-                    f"`{shown}` did not answer within {self.timeout:g} s and was killed "
-                    "(a keyring waiting for an unlock prompt does this)",
-                    hint="unlock the keyring, or run the command above yourself to see what it "
-                    "waits for; keyring_timeout sets the limit",
-                ) from None
-            except OSError as exc:
-                record(self.name, where, username, f"failed: {type(exc).__name__}")
-                raise SourceFailure(
-                    f"cannot run {exe}: {exc.strerror or exc}",
-                    hint="check that the `keyring` command on PATH is executable",
-                ) from None
+            done = self._run(argv, shown, where, username, record)
             stderr = done.stderr.decode("utf-8", "replace")
             if done.returncode == 0:
                 creds = self._parse(done.stdout, username, where, shown)
@@ -184,6 +171,75 @@ class KeyringCommandSource:
             )
         return None
 
+    def _run(
+        self, argv: list[str], shown: str, where: str, username: str | None, record: Recorder
+    ) -> subprocess.CompletedProcess[bytes]:
+        env = dict(os.environ, PYTHONIOENCODING="utf-8", INDEXAUTH="0")
+        try:
+            return subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            record(self.name, where, username, f"failed: no answer in {self.timeout:g} s, killed")
+            raise SourceFailure(
+                f"`{shown}` did not answer within {self.timeout:g} s and was killed "
+                "(a keyring waiting for an unlock prompt does this)",
+                hint="unlock the keyring, or run the command above yourself to see what it "
+                "waits for; keyring_timeout sets the limit",
+            ) from None
+        except OSError as exc:
+            record(self.name, where, username, f"failed: {type(exc).__name__}")
+            raise SourceFailure(
+                f"cannot run {argv[0]}: {exc.strerror or exc}",
+                hint="check that the `keyring` command on PATH is executable",
+            ) from None
+
+    def _find_in_one_run(
+        self, interpreter: str, exe: str, target: Target, username: str | None, record: Recorder
+    ) -> Credentials | None:
+        services = list(target.service_names)
+        request = json.dumps({"services": services, "username": username})
+        shown = f"keyring --mode creds get {services[0]}" + (f" {username}" if username else "")
+        where = f"(subprocess, {exe})"
+        done = self._run([interpreter, "-c", _ONE_RUN, request], shown, where, username, record)
+        try:
+            answer = json.loads(done.stdout.decode("utf-8"))
+            tried = int(answer["tried"])
+        except (ValueError, KeyError, TypeError):
+            stderr = done.stderr.decode("utf-8", "replace").strip()
+            last = _one_line(stderr.splitlines()[-1] if stderr else "no output")
+            record(self.name, where, username, f"failed: exit {done.returncode}")
+            raise SourceFailure(
+                f"the Python behind {exe} could not run keyring: {last}",
+                hint=f"run `{shown}` yourself to see the whole error",
+            ) from None
+        for service in services[: max(tried - 1, 0)]:
+            record(self.name, f"(subprocess) service {service!r}", username, "not found")
+        last_where = f"(subprocess) service {services[tried - 1]!r}" if tried else where
+        if answer.get("error"):
+            record(self.name, last_where, username, f"failed: {answer.get('kind', 'error')}")
+            raise SourceFailure(
+                f"the keyring backend behind {exe} failed: {_one_line(answer['error'])}",
+                hint=f"run `{shown}` yourself to see the whole error; `keyring diagnose` shows "
+                "the backend in use",
+            )
+        if answer.get("nobackend"):
+            record(self.name, where, username, "no keyring backend is configured")
+            return None
+        hit = answer.get("hit")
+        if not isinstance(hit, dict):
+            if tried:
+                record(self.name, last_where, username, "not found")
+            return None
+        creds = _credentials(hit.get("username"), hit.get("password"), username, last_where)
+        record(self.name, last_where, creds.username, "found" if creds.complete else "no password")
+        return creds if creds.complete else None
+
     def _parse(self, stdout: bytes, username: str | None, where: str, shown: str) -> Credentials:
         try:
             data = json.loads(stdout.decode("utf-8"))
@@ -194,6 +250,48 @@ class KeyringCommandSource:
                 hint=f"check that the `keyring` command is keyring>={MIN_VERSION}",
             ) from None
         return _credentials(user, password, username, where)
+
+
+# Run by the interpreter of the `keyring` console script: the same lookups the
+# command makes (keyring.cli calls get_credential), for every name, in one start.
+_ONE_RUN = """
+import json, sys
+request = json.loads(sys.argv[1])
+import keyring, keyring.errors
+tried = 0
+out = {}
+for service in request["services"]:
+    tried += 1
+    try:
+        cred = keyring.get_credential(service, request["username"])
+    except keyring.errors.NoKeyringError:
+        out = {"nobackend": True}
+        break
+    except Exception as exc:
+        out = {"error": f"{type(exc).__name__}: {exc}", "kind": type(exc).__name__}
+        break
+    if cred is not None and cred.password is not None:
+        out = {"hit": {"username": cred.username, "password": cred.password}}
+        break
+out["tried"] = tried
+sys.stdout.write(json.dumps(out))
+"""
+
+
+def _script_interpreter(exe: str) -> str | None:
+    """The Python behind *exe* when it is a plain `keyring` console script, else `None`."""
+    try:
+        with open(exe, "rb") as f:
+            head = f.read(2048).decode("utf-8", "replace")
+    except OSError:
+        return None
+    first, _, body = head.partition("\n")
+    if not first.startswith("#!") or "from keyring.cli import main" not in body:
+        return None
+    interpreter = first[2:].strip()
+    if " " in interpreter or not os.path.isabs(interpreter) or not os.access(interpreter, os.X_OK):
+        return None  # `/usr/bin/env python3` and launcher tricks: run the command itself
+    return interpreter
 
 
 # Backends that mean "no keyring here": asking them name by name only adds noise.
