@@ -85,10 +85,10 @@ class KeyringStore:
             return []
         return [tuple(json.loads(line)[:2]) for line in log.read_text("utf-8").splitlines()]
 
-    def pids(self) -> set[int]:
+    def pids(self) -> frozenset[int]:
         """The processes that did the lookups."""
         log = Path(str(self.path) + ".log")
-        return {json.loads(line)[2] for line in log.read_text("utf-8").splitlines()}
+        return frozenset(json.loads(line)[2] for line in log.read_text("utf-8").splitlines())
 
 
 def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
