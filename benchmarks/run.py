@@ -1,0 +1,625 @@
+"""What indexauth costs, measured beside what users run today, in one run.
+
+    python benchmarks/run.py [--quick] [--json PATH] [--only NAME ...]
+
+Every comparison runs both sides in the same run, interleaved (and in
+alternating order), so machine noise hits both; results are ratios with
+min/median/max over the rounds. Counts (requests, challenges, lookups) are
+exact. See benchmarks/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+USER, PASSWORD = "alice", "bench-password"
+BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+@dataclass
+class Row:
+    """One figure: a ratio (with its spread) or a count, its target and whether it is met."""
+
+    figure: str
+    name: str
+    value: float
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self) -> list[str]:
+        """The row as table cells."""
+        spread = f"{self.low:.3f} .. {self.high:.3f}" if self.low is not None else ""
+        verdict = {True: "met", False: "MISSED", None: ""}[self.met]
+        value = f"{self.value:.3f}" if self.unit == "x" else f"{self.value:g}"
+        return [self.figure, self.name, f"{value} {self.unit}".strip(), spread, self.target, verdict, self.note]
+
+
+def ratio_row(figure: str, name: str, ratios: list[float], limit: float | None, note: str = "") -> Row:
+    """A row from per-round ratios; the target is checked against the median."""
+    med = statistics.median(ratios)
+    return Row(
+        figure,
+        name,
+        med,
+        "x",
+        min(ratios),
+        max(ratios),
+        f"<= {limit:g}x" if limit else "",
+        (med <= limit) if limit else None,
+        note,
+    )
+
+
+def interleave(a: Callable[[], float], b: Callable[[], float], rounds: int) -> list[float]:
+    """Run *a* and *b* alternately (order flipped every round); the ratios b/a."""
+    ratios = []
+    for i in range(rounds):
+        if i % 2:
+            tb, ta = b(), a()
+        else:
+            ta, tb = a(), b()
+        ratios.append(tb / ta)
+    return ratios
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds *fn* takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# -- the server and the environment ---------------------------------------------------------
+
+
+@contextmanager
+def bench_server() -> Iterator[str]:
+    """The keep-alive benchmark server in its own process; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "bench_server.py"), USER, PASSWORD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    port = int(proc.stdout.readline())
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def server_stats(base: str, reset: bool = False) -> dict[str, int]:
+    """What the server has seen (and optionally forget it)."""
+    import urllib.request
+
+    with urllib.request.urlopen(base + ("/_reset" if reset else "/_stats"), timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
+def set_keyring(entries: dict[str, dict[str, str]], delay: float = 0.0) -> None:
+    """Point keyring (in this process and children) at the counting benchmark backend."""
+    os.environ["PYTHON_KEYRING_BACKEND"] = "bench_keyring.MemoryKeyring"
+    os.environ["BENCH_KEYRING"] = json.dumps(entries)
+    os.environ["BENCH_KEYRING_DELAY"] = str(delay)
+    os.environ["PYTHONPATH"] = str(HERE)
+    import keyring.core
+
+    keyring.core.init_backend()
+
+
+def keyring_calls() -> int:
+    """Lookups the benchmark backend has answered in this process."""
+    import bench_keyring
+
+    return bench_keyring.CALLS["n"]
+
+
+def isolate() -> None:
+    """No credentials from the machine: an empty netrc, no index variables."""
+    empty = Path(tempfile.mkdtemp()) / "netrc"
+    empty.write_text("")
+    empty.chmod(0o600)
+    os.environ["NETRC"] = str(empty)
+    for name in list(os.environ):
+        if name.startswith(("INDEXAUTH", "UV_INDEX", "PIP_")):
+            del os.environ[name]
+
+
+# -- 1. start-up when disabled, 2. import ---------------------------------------------------
+
+
+def build_venvs(tmp: Path) -> tuple[Path, Path]:
+    """Two venvs of this interpreter: one bare, one with the indexauth wheel installed."""
+    wheels = tmp / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+    )
+    wheel = next(wheels.glob("indexauth-*.whl"))
+    bare, ours = tmp / "bare", tmp / "ours"
+    for venv in (bare, ours):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(ours / "bin" / "python"), "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+    )
+    return bare / "bin" / "python", ours / "bin" / "python"
+
+
+def figure_startup(quick: bool) -> list[Row]:
+    """`python -c pass` with indexauth installed and INDEXAUTH unset, against a bare venv."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, ours = build_venvs(Path(tmp))
+        env = {k: v for k, v in os.environ.items() if k not in ("INDEXAUTH", "PYTHONPATH")}
+        site = subprocess.run(
+            [str(ours), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True, env=env,
+        ).stdout.strip()
+        has_hook = (Path(site) / "indexauth.pth").exists()
+
+        def run(python: Path, extra: dict[str, str] | None = None) -> Callable[[], float]:
+            return lambda: timed(
+                lambda: subprocess.run([str(python), "-c", "pass"], env={**env, **(extra or {})}, check=True)
+            )
+
+        rounds = 60 if quick else 300
+        for _ in range(10):  # warm the file cache
+            run(bare)(), run(ours)()
+        rows.append(
+            ratio_row(
+                "1 start-up",
+                "python -c pass, indexauth installed, INDEXAUTH unset / bare venv",
+                interleave(run(bare), run(ours), rounds),
+                1.01,
+                "hook file present" if has_hook else "no .pth in this wheel yet",
+            )
+        )
+        if has_hook:
+            rows.append(
+                ratio_row(
+                    "1 start-up",
+                    "for information: INDEXAUTH=1 / bare venv",
+                    interleave(run(bare), run(ours, {"INDEXAUTH": "1"}), rounds // 3),
+                    None,
+                    "hooks registered, nothing imported until pip/requests/httpx are",
+                )
+            )
+        code = (
+            "import sys, time; before = set(sys.modules); t = time.perf_counter(); import indexauth;"
+            " t = time.perf_counter() - t; heavy = sorted({'requests','httpx','httpx2','keyring','wrapt','anyio'}"
+            " & set(sys.modules)); new = len(set(sys.modules) - before);"
+            " print(t, new, ','.join(heavy))"
+        )
+        times, new, heavy = [], 0, ""
+        for _ in range(10 if quick else 30):
+            out = subprocess.run([str(ours), "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split(" ")
+            times.append(float(out[0]) * 1000)
+            new, heavy = int(out[1]), out[2].strip()
+        rows.append(
+            Row(
+                "2 import",
+                "import indexauth (median ms; modules it adds)",
+                round(statistics.median(times), 3),
+                "ms",
+                round(min(times), 3),
+                round(max(times), 3),
+                "no requests/httpx/keyring/wrapt",
+                heavy == "",
+                f"{new} modules added; heavy: {heavy or 'none'}",
+            )
+        )
+    return rows
+
+
+# -- 3. per-request overhead ----------------------------------------------------------------
+
+
+def figure_per_request(quick: bool) -> list[Row]:
+    """A client with indexauth against the same client sending the same header itself."""
+    import requests
+
+    import indexauth
+
+    n, blocks = (600, 6) if quick else (2000, 10)
+    per_block = n // blocks
+    rows = []
+    os.environ["INDEXAUTH_INDEX_BENCH_USERNAME"] = USER
+    os.environ["INDEXAUTH_INDEX_BENCH_PASSWORD"] = PASSWORD
+    with bench_server() as base:
+        index = indexauth.Index(base + "/simple/", name="bench")
+        urls = [f"{base}/simple/p{i % 50}/" for i in range(per_block)]
+
+        plain = requests.Session()
+        plain.headers["Authorization"] = BASIC
+        ours = requests.Session()
+        ours.mount("http://", indexauth.IndexAuthAdapter([index], keyring_provider="disabled"))
+
+        def block(session: requests.Session) -> Callable[[], float]:
+            return lambda: timed(lambda: [session.get(u).raise_for_status() for u in urls])
+
+        block(plain)(), block(ours)()
+        rows.append(ratio_row("3 per request", f"requests, {n} keep-alive GETs", interleave(block(plain), block(ours), blocks), 1.05))
+
+        try:
+            import httpx
+        except ImportError:
+            return rows
+        if not hasattr(indexauth, "IndexAuthTransport"):
+            return rows
+        try:
+            transport = indexauth.IndexAuthTransport([index], keyring_provider="disabled")  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - report, keep benchmarking
+            rows.append(Row("3 per request", "httpx sync", 0, "", note=f"not measured: {exc}"))
+            return rows
+        hplain = httpx.Client(headers={"Authorization": BASIC})
+        hours = httpx.Client(transport=transport)
+
+        def hblock(client: httpx.Client) -> Callable[[], float]:
+            return lambda: timed(lambda: [client.get(u).raise_for_status() for u in urls])
+
+        hblock(hplain)(), hblock(hours)()
+        rows.append(ratio_row("3 per request", f"httpx sync, {n} keep-alive GETs", interleave(hblock(hplain), hblock(hours), blocks), 1.05))
+
+        async def async_ratios() -> list[float]:
+            aplain = httpx.AsyncClient(headers={"Authorization": BASIC})
+            aours = httpx.AsyncClient(
+                transport=indexauth.AsyncIndexAuthTransport([index], keyring_provider="disabled")  # type: ignore[attr-defined]
+            )
+
+            async def ablock(client: httpx.AsyncClient) -> float:
+                start = time.perf_counter()
+                for u in urls:
+                    (await client.get(u)).raise_for_status()
+                return time.perf_counter() - start
+
+            await ablock(aplain), await ablock(aours)
+            ratios = []
+            for i in range(blocks):
+                if i % 2:
+                    tb, ta = await ablock(aours), await ablock(aplain)
+                else:
+                    ta, tb = await ablock(aplain), await ablock(aours)
+                ratios.append(tb / ta)
+            await aplain.aclose(), await aours.aclose()
+            return ratios
+
+        rows.append(ratio_row("3 per request", f"httpx async, {n} keep-alive GETs", asyncio.run(async_ratios()), 1.05))
+    return rows
+
+
+# -- 4. an install-like workload ------------------------------------------------------------
+
+
+def figure_workload(quick: bool) -> list[Row]:
+    """50 package pages and 50 downloads from one index: requests, challenges, lookups."""
+    import requests
+
+    import indexauth
+
+    rows = []
+    with bench_server() as base:
+        index_url = base + "/simple/"
+        set_keyring({index_url: {USER: PASSWORD}})
+        paths = [f"/simple/p{i}/" for i in range(50)] + [f"/files/p{i}-1.0.whl" for i in range(50)]
+
+        def run(session: Any) -> tuple[float, dict[str, int], int]:
+            server_stats(base, reset=True)
+            calls = keyring_calls()
+            wall = timed(lambda: [session.get(base + p).raise_for_status() for p in paths])
+            return wall, server_stats(base), keyring_calls() - calls
+
+        results = {}
+        for policy in ("auto", "always"):
+            session = requests.Session()
+            adapter = indexauth.IndexAuthAdapter([indexauth.Index(index_url, authenticate=policy)])
+            session.mount("http://", adapter)
+            wall, stats, calls = run(session)
+            results[policy] = wall
+            target_challenges = 1 if policy == "auto" else 0
+            ok = stats.get("challenges", 0) <= target_challenges and adapter.authenticator.resolver.lookups == 1
+            rows.append(
+                Row(
+                    "4 workload",
+                    f"indexauth {policy}: requests / challenges / lookups",
+                    stats.get("requests", 0),
+                    "requests",
+                    target=f"<= {target_challenges} challenge, 1 lookup",
+                    met=ok,
+                    note=f"{stats.get('challenges', 0)} challenges, {adapter.authenticator.resolver.lookups} lookup "
+                    f"({calls} keyring calls), {wall * 1000:.0f} ms",
+                    extra={"stats": stats, "keyring_calls": calls, "wall_s": wall},
+                )
+            )
+        try:
+            from pip._internal.network.auth import MultiDomainBasicAuth
+            from pip._vendor import requests as pip_requests
+        except ImportError as exc:
+            rows.append(Row("4 workload", "pip MultiDomainBasicAuth", 0, "", note=f"not measured: {exc}"))
+            return rows
+        auth = MultiDomainBasicAuth(prompting=False, index_urls=[index_url], keyring_provider="import")
+        session = pip_requests.Session()
+        session.auth = auth
+        wall, stats, calls = run(session)
+        rows.append(
+            Row(
+                "4 workload",
+                "pip's MultiDomainBasicAuth, same workload",
+                stats.get("requests", 0),
+                "requests",
+                note=f"{stats.get('challenges', 0)} challenges, {calls} keyring calls, {wall * 1000:.0f} ms "
+                f"(indexauth auto: {results['auto'] * 1000:.0f} ms)",
+                extra={"stats": stats, "keyring_calls": calls, "wall_s": wall},
+            )
+        )
+    return rows
+
+
+# -- 5. concurrency ---------------------------------------------------------------------------
+
+
+def figure_concurrency(quick: bool) -> list[Row]:
+    """32 threads and 200 asyncio tasks at once against a cold cache: lookups, and cold/warm time."""
+    import requests
+
+    import indexauth
+
+    rows = []
+    with bench_server() as base:
+        index_url = base + "/simple/"
+        set_keyring({index_url: {USER: PASSWORD}}, delay=0.05)
+
+        session = requests.Session()
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        adapter = indexauth.IndexAuthAdapter(
+            [indexauth.Index(index_url)], inner=requests.adapters.HTTPAdapter(pool_maxsize=32)
+        )
+        session.mount("http://", adapter)
+
+        def wave() -> float:
+            barrier = threading.Barrier(32)
+
+            def worker(i: int) -> None:
+                barrier.wait()
+                session.get(f"{base}/simple/t{i}/").raise_for_status()
+
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return time.perf_counter() - start
+
+        calls = keyring_calls()
+        cold = wave()
+        lookups = adapter.authenticator.resolver.lookups
+        warm = statistics.median(wave() for _ in range(5))
+        rows.append(
+            Row(
+                "5 concurrency",
+                "32 threads, cold cache: lookups",
+                lookups,
+                "lookups",
+                target="exactly 1",
+                met=lookups == 1,
+                note=f"{keyring_calls() - calls} keyring call(s); cold {cold * 1000:.0f} ms vs warm "
+                f"{warm * 1000:.0f} ms = {cold / warm:.2f}x (the cold wave includes one 50 ms lookup "
+                "and the 401 round trips)",
+            )
+        )
+        if not hasattr(indexauth, "AsyncIndexAuthTransport"):
+            return rows
+        import httpx
+
+        async def tasks() -> tuple[int, int, float, float]:
+            transport = indexauth.AsyncIndexAuthTransport([indexauth.Index(index_url)])  # type: ignore[attr-defined]
+            async with httpx.AsyncClient(transport=transport) as client:
+
+                async def wave() -> float:
+                    start = time.perf_counter()
+                    await asyncio.gather(*(client.get(f"{base}/simple/a{i}/") for i in range(200)))
+                    return time.perf_counter() - start
+
+                calls = keyring_calls()
+                cold = await wave()
+                warm = statistics.median([await wave() for _ in range(3)])
+                return transport.authenticator.resolver.lookups, keyring_calls() - calls, cold, warm
+
+        lookups, calls, cold, warm = asyncio.run(tasks())
+        rows.append(
+            Row(
+                "5 concurrency",
+                "200 asyncio tasks, cold cache: lookups",
+                lookups,
+                "lookups",
+                target="exactly 1",
+                met=lookups == 1,
+                note=f"{calls} keyring call(s); cold {cold * 1000:.0f} ms vs warm {warm * 1000:.0f} ms = {cold / warm:.2f}x",
+            )
+        )
+    return rows
+
+
+# -- 6. keyring command mode ------------------------------------------------------------------
+
+
+def figure_keyring_command(quick: bool) -> list[Row]:
+    """A full miss over every service name, against one `keyring` call."""
+    import shutil
+
+    from indexauth._keyring import KeyringCommandSource
+    from indexauth._resolver import Resolver
+    from indexauth._sources import Target
+
+    import indexauth
+
+    exe = shutil.which("keyring", path=str(Path(sys.executable).parent)) or shutil.which("keyring")
+    if exe is None:
+        return [Row("6 keyring command", "full miss / one call", 0, "", note="not measured: no keyring command")]
+    set_keyring({})
+    index = indexauth.Index("http://127.0.0.1:8765/simple/")
+    names = len(Target(index, index.realm).service_names)
+
+    def one_call() -> float:
+        return timed(
+            lambda: subprocess.run(
+                [exe, "--mode", "creds", "--output", "json", "get", "http://127.0.0.1:8765/simple/"],
+                capture_output=True, stdin=subprocess.DEVNULL, check=False,
+            )
+        )
+
+    def full_miss(source: KeyringCommandSource) -> Callable[[], float]:
+        return lambda: timed(lambda: Resolver([source]).lookup(Target(index, index.realm)))
+
+    rounds = 6 if quick else 12
+    ours = KeyringCommandSource(executable=exe)
+    rows = [
+        ratio_row("6 keyring command", f"full miss over {names} names / one keyring call", interleave(one_call, full_miss(ours), rounds), 1.5)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapper = Path(tmp) / "keyring"
+        wrapper.write_text(f'#!/bin/sh\nexec "{exe}" "$@"\n')
+        wrapper.chmod(0o755)
+        rows.append(
+            ratio_row(
+                "6 keyring command",
+                f"for information: name by name (a wrapped command) / one call",
+                interleave(one_call, full_miss(KeyringCommandSource(executable=str(wrapper))), max(rounds // 2, 3)),
+                None,
+                "what a process per name costs",
+            )
+        )
+    return rows
+
+
+# -- 7. memory --------------------------------------------------------------------------------
+
+
+def child_memory(kind: str, base: str, n: int) -> None:
+    """In a child: peak RSS after 1,000 and after *n* requests, printed as JSON."""
+    import requests
+
+    import indexauth
+
+    session = requests.Session()
+    if kind == "plain":
+        session.headers["Authorization"] = BASIC
+    else:
+        index = indexauth.Index(base + "/simple/", name="bench")
+        session.mount("http://", indexauth.IndexAuthAdapter([index], keyring_provider="disabled"))
+    marks = {}
+    for i in range(1, n + 1):
+        session.get(f"{base}/simple/p{i}/").raise_for_status()  # a new URL every time
+        if i in (1000, n):
+            marks[i] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(marks))
+
+
+def figure_memory(quick: bool) -> list[Row]:
+    """Peak RSS of a long run, ours against the plain client: no growth with the request count."""
+    n = 4000 if quick else 10000
+    env = {**os.environ, "INDEXAUTH_INDEX_BENCH_USERNAME": USER, "INDEXAUTH_INDEX_BENCH_PASSWORD": PASSWORD}
+    out: dict[str, dict[str, int]] = {}
+    with bench_server() as base:
+        for kind in ("plain", "ours"):
+            done = subprocess.run(
+                [sys.executable, __file__, "--child-memory", kind, base, str(n)],
+                capture_output=True, text=True, check=True, env=env,
+            )
+            out[kind] = json.loads(done.stdout)
+    growth = {k: v[str(n)] - v["1000"] for k, v in out.items()}
+    ratio = out["ours"][str(n)] / out["plain"][str(n)]
+    return [
+        Row(
+            "7 memory",
+            f"peak RSS after {n} requests, ours / plain",
+            ratio,
+            "x",
+            target="no growth with requests",
+            met=growth["ours"] <= growth["plain"] + 1024,
+            note=f"growth from 1,000 to {n} requests: ours {growth['ours']} KiB, plain {growth['plain']} KiB",
+            extra={"rss_kib": out},
+        )
+    ]
+
+
+FIGURES = {
+    "startup": figure_startup,
+    "per-request": figure_per_request,
+    "workload": figure_workload,
+    "concurrency": figure_concurrency,
+    "keyring-command": figure_keyring_command,
+    "memory": figure_memory,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the figures, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--only", nargs="*", choices=sorted(FIGURES), help="run only these figures")
+    parser.add_argument("--child-memory", nargs=3, metavar=("KIND", "BASE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_memory:
+        child_memory(args.child_memory[0], args.child_memory[1], int(args.child_memory[2]))
+        return 0
+    isolate()
+    rows: list[Row] = []
+    for name, figure in FIGURES.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(figure(args.quick))
+    header = ["figure", "what", "value", "min .. max", "target", "", "note"]
+    table = [header, *[r.cells() for r in rows]]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
+    for line in table:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)) + "  " + line[-1])
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "python": sys.version,
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "quick": args.quick,
+                "rows": [asdict(r) for r in rows],
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwritten: {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
