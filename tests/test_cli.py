@@ -30,7 +30,9 @@ def fixture_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def run(
-    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     stdin: str = "",
 ) -> tuple[int, str, str]:
     """`main(argv)` with *stdin* (never a terminal); exit code, stdout, stderr."""
@@ -62,8 +64,16 @@ class TestLogin:
     ) -> None:
         """With the null keyring, the password goes to credentials.toml; the output hides it."""
         code, out, err = run(
-            ["login", "https://pkgs.example.com/simple/", "--username", "alice", "--password-stdin"],
-            capsys, monkeypatch, stdin=SECRET + "\n",
+            [
+                "login",
+                "https://pkgs.example.com/simple/",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ],
+            capsys,
+            monkeypatch,
+            stdin=SECRET + "\n",
         )
         assert code == 0, err
         assert "alice@https://pkgs.example.com/simple/" in out
@@ -74,14 +84,21 @@ class TestLogin:
         assert stored.password == SECRET
 
     def test_keyring_when_usable_and_found_first(
-        self, data: Path, kr: KeyringStore, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """With a real backend, the entry is stored under the index URL and is the first lookup."""
         server.route("/private/", users=ALICE)
         url = server.url("/private/simple/")
         code, out, err = run(
-            ["login", url, "-u", "alice", "--password-stdin"], capsys, monkeypatch, stdin="wonder-land"
+            ["login", url, "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            stdin="wonder-land",
         )
         assert code == 0, err
         assert "in the keyring (kr_backends.JsonFileKeyring)" in out
@@ -93,14 +110,19 @@ class TestLogin:
         assert "wonder-land" not in out + err
 
     def test_keyring_login_removes_shadowing_store_entry(
-        self, data: Path, kr: KeyringStore,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """An older store entry for the same user would win over keyring: it is removed."""
         url = "https://pkgs.example.com/simple/"
         Store().put(url, "alice", "old")
         Store().put(url, "bob", "kept")
-        code, out, _ = run(["login", url, "-u", "alice", "--password-stdin"], capsys, monkeypatch, "new")
+        code, out, _ = run(
+            ["login", url, "-u", "alice", "--password-stdin"], capsys, monkeypatch, "new"
+        )
         assert code == 0
         assert "Removed the older entry" in out
         assert [(c.username, c.password) for c in Store().load()] == [("bob", "kept")]
@@ -110,8 +132,14 @@ class TestLogin:
     ) -> None:
         """--token-stdin stores username __token__."""
         code, _, err = run(
-            ["login", "https://gitlab.example.com/api/v4/projects/1/packages/pypi/simple", "--token-stdin"],
-            capsys, monkeypatch, stdin="glpat-xyz\n",
+            [
+                "login",
+                "https://gitlab.example.com/api/v4/projects/1/packages/pypi/simple",
+                "--token-stdin",
+            ],
+            capsys,
+            monkeypatch,
+            stdin="glpat-xyz\n",
         )
         assert code == 0, err
         stored = Store().find("https://gitlab.example.com/api/v4/projects/1/packages/pypi/simple")
@@ -126,8 +154,12 @@ class TestLogin:
         ],
     )
     def test_never_prompts_without_a_terminal(
-        self, data: Path, argv: list[str], says: str,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        argv: list[str],
+        says: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """No TTY and no flag: a usage error that names the flag to use; nothing stored."""
         code, out, err = run(argv, capsys, monkeypatch)
@@ -144,7 +176,9 @@ class TestLogin:
         Store().put("https://h.example/simple/", "alice", "old")
         code, _, err = run(
             ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
-            capsys, monkeypatch, stdin="\n",
+            capsys,
+            monkeypatch,
+            stdin="\n",
         )
         assert code == EXIT_CODES["usage"]
         assert "empty" in err
@@ -162,8 +196,12 @@ class TestLogin:
         ],
     )
     def test_plain_http_only_for_loopback(
-        self, data: Path, url: str, allowed: bool,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        url: str,
+        allowed: bool,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """http:// is refused for real hosts and allowed for loopback."""
         code, _, err = run(["login", url, "-u", "a", "--password-stdin"], capsys, monkeypatch, "pw")
@@ -172,7 +210,9 @@ class TestLogin:
             assert "--allow-insecure-http" in err
             code, _, err = run(
                 ["login", url, "-u", "a", "--password-stdin", "--allow-insecure-http"],
-                capsys, monkeypatch, "pw",
+                capsys,
+                monkeypatch,
+                "pw",
             )
             assert code == 0, err
 
@@ -188,8 +228,12 @@ class TestLogin:
         ],
     )
     def test_bad_input_is_one_clear_usage_error(
-        self, data: Path, argv: list[str], says: str,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        argv: list[str],
+        says: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """Malformed URLs and flags: exit 2, the problem on the first stderr line, no traceback."""
         code, out, err = run(argv, capsys, monkeypatch, "pw")
@@ -201,14 +245,20 @@ class TestLogin:
         assert "pw" not in err.replace("pw@", "")
 
     def test_check_refuses_wrong_credentials_before_storing(
-        self, data: Path, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """--check: wrong password exits 5 and stores nothing; the right one is stored."""
         server.route("/private/", users=ALICE)
         url = server.url("/private/simple/")
         code, _, err = run(
-            ["login", url, "-u", "alice", "--password-stdin", "--check"], capsys, monkeypatch, SECRET
+            ["login", url, "-u", "alice", "--password-stdin", "--check"],
+            capsys,
+            monkeypatch,
+            SECRET,
         )
         assert code == EXIT_CODES["rejected"]
         assert "nothing was stored" in err
@@ -216,7 +266,9 @@ class TestLogin:
         assert Store().load() == []
         code, out, _ = run(
             ["login", url, "-u", "alice", "--password-stdin", "--check"],
-            capsys, monkeypatch, "wonder-land",
+            capsys,
+            monkeypatch,
+            "wonder-land",
         )
         assert code == 0
         assert "answered 200" in out
@@ -227,7 +279,9 @@ class TestLogin:
     ) -> None:
         """--check against a closed port exits 8 and stores nothing."""
         url = f"http://127.0.0.1:{closed_port()}/simple/"
-        code, _, err = run(["login", url, "-u", "a", "--password-stdin", "--check"], capsys, monkeypatch, "x")
+        code, _, err = run(
+            ["login", url, "-u", "a", "--password-stdin", "--check"], capsys, monkeypatch, "x"
+        )
         assert code == EXIT_CODES["unreachable"]
         assert "unreachable" in err
         assert Store().load() == []
@@ -241,7 +295,9 @@ class TestLogin:
         use_backend(monkeypatch, "kr_backends.LockedKeyring")
         code, _, err = run(
             ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
-            capsys, monkeypatch, SECRET,
+            capsys,
+            monkeypatch,
+            SECRET,
         )
         assert code == EXIT_CODES["error"]
         assert "the keyring is locked" in err.splitlines()[0]
@@ -254,8 +310,18 @@ class TestLogin:
     ) -> None:
         """--store keyring with only the null backend: an error, nothing stored anywhere."""
         code, _, err = run(
-            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin", "--store", "keyring"],
-            capsys, monkeypatch, "pw",
+            [
+                "login",
+                "https://h.example/simple/",
+                "-u",
+                "a",
+                "--password-stdin",
+                "--store",
+                "keyring",
+            ],
+            capsys,
+            monkeypatch,
+            "pw",
         )
         assert code == EXIT_CODES["error"]
         assert "no usable keyring" in err
@@ -270,7 +336,10 @@ class TestLogin:
         path.write_bytes(b"[[credential]]\nservice = \n")
         os.chmod(path, 0o600)
         code, _, err = run(
-            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"], capsys, monkeypatch, "pw"
+            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            "pw",
         )
         assert code == EXIT_CODES["error"]
         assert str(path) in err
@@ -315,8 +384,11 @@ class TestLogoutToken:
         assert "indexauth login https://h.example/simple/" in err
 
     def test_logout_from_keyring(
-        self, data: Path, kr: KeyringStore,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """logout deletes the keyring entry login made; a second logout exits 3."""
         url = "https://h.example/simple/"
@@ -334,8 +406,12 @@ class TestCheck:
     """`indexauth check`: every step of the lookup, then one live request, classified."""
 
     def test_lists_every_keyring_service_name_never_the_secret(
-        self, data: Path, kr: KeyringStore, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """The entry is under host:port, so each earlier name is tried and listed; ok, exit 0."""
         server.route("/private/", users={"alice": SECRET})
@@ -343,7 +419,12 @@ class TestCheck:
         kr.set(f"127.0.0.1:{server.port}", "alice", SECRET)
         code, out, err = run(["check", url], capsys, monkeypatch)
         assert code == 0, out + err
-        names = [url, url.rstrip("/"), f"http://127.0.0.1:{server.port}", f"127.0.0.1:{server.port}"]
+        names = [
+            url,
+            url.rstrip("/"),
+            f"http://127.0.0.1:{server.port}",
+            f"127.0.0.1:{server.port}",
+        ]
         for name in names:
             assert f"keyring (import, backend kr_backends.JsonFileKeyring) service {name!r}" in out
         assert "indexauth store" in out
@@ -354,8 +435,12 @@ class TestCheck:
         assert [s.user for s in server.seen] == [None, "alice"]
 
     def test_json_report(
-        self, data: Path, kr: KeyringStore, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """--json: attempts with source, where, username and outcome; no secret anywhere."""
         server.route("/private/", users={"alice": SECRET})
@@ -368,7 +453,8 @@ class TestCheck:
         assert report["index"]["policy"] == "auto"
         assert report["realm"] == f"http://127.0.0.1:{server.port}"
         assert report["found"] == {
-            "source": f"keyring keyring (import, backend kr_backends.JsonFileKeyring) service {url!r}",
+            "source": "keyring keyring (import, backend kr_backends.JsonFileKeyring) "
+            f"service {url!r}",
             "username": "alice",
         }
         assert [a["source"] for a in report["attempts"]][-1] == "keyring"
@@ -389,8 +475,15 @@ class TestCheck:
         ],
     )
     def test_outcome_classes_and_exit_codes(
-        self, data: Path, server: IndexServer, route: dict[str, object], stored: str | None,
-        outcome: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        *,
+        data: Path,
+        server: IndexServer,
+        route: dict[str, object],
+        stored: str | None,
+        outcome: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """Each class has its own exit code, and a hint when it is not ok."""
         server.route(**route)  # type: ignore[arg-type]
@@ -406,8 +499,11 @@ class TestCheck:
             assert f"hint: run `indexauth login {url}`" in out
 
     def test_incomplete_from_configured_index(
-        self, data: Path, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """A configured index with a username and no password anywhere: incomplete, exit 4."""
         server.route("/p/", users=ALICE)
@@ -422,13 +518,18 @@ class TestCheck:
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Nothing listening: unreachable, exit 8."""
-        code, out, _ = run(["check", f"http://127.0.0.1:{closed_port()}/simple/"], capsys, monkeypatch)
+        code, out, _ = run(
+            ["check", f"http://127.0.0.1:{closed_port()}/simple/"], capsys, monkeypatch
+        )
         assert code == EXIT_CODES["unreachable"]
         assert "outcome: unreachable" in out
 
     def test_locked_keyring_is_a_source_failure(
-        self, data: Path, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """A locked keyring and nothing else: source-failed, exit 9, the unlock hint."""
         server.route("/p/", users=ALICE)
@@ -439,8 +540,11 @@ class TestCheck:
         assert "unlock your keyring" in out
 
     def test_corrupt_store_is_a_source_failure(
-        self, data: Path, server: IndexServer,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """A corrupt store and nothing else: exit 9 naming the file; the file is not touched."""
         server.route("/p/", users=ALICE)
@@ -456,11 +560,16 @@ class TestStatus:
     """`indexauth status`."""
 
     def test_json(
-        self, data: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        self,
+        data: Path,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """Configured indexes with their origin, keyring, store, hook and the INDEXAUTH gate."""
-        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", "https://u:pw-in-url@pkgs.example.com/simple/")
+        monkeypatch.setenv(
+            "INDEXAUTH_INDEX_CORP_URL", "https://u:pw-in-url@pkgs.example.com/simple/"
+        )
         monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "always")
         monkeypatch.setenv("INDEXAUTH", "1")
         Store().put("https://h.example/", "a", "b")
@@ -476,7 +585,10 @@ class TestStatus:
             }
         ]
         assert report["store"] == {
-            "path": str(data / "credentials.toml"), "exists": True, "entries": 1, "problem": None
+            "path": str(data / "credentials.toml"),
+            "exists": True,
+            "entries": 1,
+            "problem": None,
         }
         assert report["hook"]["enabled"] is True
         assert report["hook"]["path"].endswith("indexauth.pth")
@@ -490,7 +602,9 @@ class TestStatus:
         monkeypatch.setenv("INDEXAUTH", "0")
         code, out, _ = run(["status"], capsys, monkeypatch)
         assert code == 0
-        lines = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
+        lines = {
+            line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")
+        }
         assert lines["INDEXAUTH"].startswith("INDEXAUTH  disabled (INDEXAUTH='0')")
         assert lines["store"].startswith("store      ")
         assert "no file yet" in lines["store"]
@@ -516,9 +630,20 @@ class TestConsoleScript:
         """Six `indexauth login` processes at once: all six entries are in the store."""
         procs = [
             subprocess.Popen(
-                ["indexauth", "login", f"https://h{i}.example/simple/", "-u", f"user{i}",
-                 "--password-stdin", "--store", "file"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    "indexauth",
+                    "login",
+                    f"https://h{i}.example/simple/",
+                    "-u",
+                    f"user{i}",
+                    "--password-stdin",
+                    "--store",
+                    "file",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for i in range(6)
         ]
@@ -539,7 +664,10 @@ class TestConsoleScript:
         """`python -m indexauth --version` works like the script."""
         done = subprocess.run(
             [sys.executable, "-m", "indexauth", "--version"],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert done.returncode == 0
         assert done.stdout.startswith("indexauth ")

@@ -22,8 +22,8 @@ from indexauth._config import build_authenticator
 from indexauth._sources import Recorder
 from indexauth._store import (
     Store,
-    StoreError,
     StoredCredential,
+    StoreError,
     StoreSource,
     data_dir,
     emit_toml,
@@ -67,7 +67,17 @@ class TestToml:
 
     def test_round_trip_nasty_examples(self) -> None:
         """The usual suspects, named, so a failure reads clearly."""
-        nasty = ['"', "\\", '\\"', "'''", '"""', "\x00\x1f\x7f", "\b\t\n\f\r", "é🔑\u2028", "a = 1\n[x]"]
+        nasty = [
+            '"',
+            "\\",
+            '\\"',
+            "'''",
+            '"""',
+            "\x00\x1f\x7f",
+            "\b\t\n\f\r",
+            "é🔑\u2028",
+            "a = 1\n[x]",
+        ]
         creds = [StoredCredential(v, v, v) for v in nasty]
         assert parse_toml(emit_toml(creds), Path("x.toml")) == creds
 
@@ -78,7 +88,7 @@ class TestToml:
 
     def test_wrong_shape_names_the_path(self) -> None:
         """A table without a password is an error naming the file, not a crash."""
-        with pytest.raises(StoreError, match="x.toml") as info:
+        with pytest.raises(StoreError, match=r"x\.toml") as info:
             parse_toml('[[credential]]\nservice = "s"\nusername = "u"\n', Path("x.toml"))
         assert "indexauth login" in info.value.hint
 
@@ -101,7 +111,10 @@ class TestPaths:
 
     def test_service_key_normalises(self) -> None:
         """Userinfo, case of scheme and host, default port and a lone slash do not matter."""
-        assert service_key("HTTPS://bob@Pkgs.Example.com:443/Simple/") == "https://pkgs.example.com/Simple/"
+        assert (
+            service_key("HTTPS://bob@Pkgs.Example.com:443/Simple/")
+            == "https://pkgs.example.com/Simple/"
+        )
         assert service_key("http://h.example:8080/") == "http://h.example:8080"
 
 
@@ -130,7 +143,10 @@ class TestFile:
         finally:
             os.umask(old)
         assert stat.S_IMODE(Store().path.stat().st_mode) == 0o600
-        assert sorted(p.name for p in data.iterdir()) == ["credentials.toml", "credentials.toml.lock"]
+        assert sorted(p.name for p in data.iterdir()) == [
+            "credentials.toml",
+            "credentials.toml.lock",
+        ]
 
     def test_corrupt_file_is_never_overwritten(self, data: Path) -> None:
         """A file that does not parse is left byte for byte; the error names it."""
@@ -165,9 +181,7 @@ class TestFile:
                 Store().put(f"https://h{i}.example/simple/", f"user-{me}", f"pw-{me}-{i}")
             """
         )
-        procs = [
-            subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(4)
-        ]
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(4)]
         assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
         entries = Store().load()
         assert len(entries) == 60
@@ -191,7 +205,11 @@ class TestSource:
         assert [s.user for s in server.seen] == [None, "alice"]
 
     def test_store_before_netrc_and_keyring(
-        self, data: Path, server: IndexServer, kr: KeyringStore, tmp_path: Path,
+        self,
+        data: Path,
+        server: IndexServer,
+        kr: KeyringStore,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """With entries everywhere, the store's wins and keyring is never asked."""
@@ -221,10 +239,12 @@ class TestSource:
         assert s.get(server.url("/private/simple/pkg/"), timeout=10).status_code == 200
 
     def test_username_filter(self, data: Path) -> None:
-        """A configured username only matches its own entry; the attempt says whose entries exist."""
+        """A configured username matches only its own entry; the attempt says whose exist."""
         url = "https://h.example/simple/"
         Store().put(url, "bob", "x")
-        auth = build_authenticator([indexauth.Index(url, username="alice")], keyring_provider="disabled")
+        auth = build_authenticator(
+            [indexauth.Index(url, username="alice")], keyring_provider="disabled"
+        )
         target = auth.match(url + "pkg/")
         assert target is not None
         result = auth.resolver.lookup(target)

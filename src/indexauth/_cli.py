@@ -21,8 +21,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import IO, Any, NoReturn, TextIO
 
 from ._config import build_authenticator
 from ._driver import drive
@@ -60,7 +61,7 @@ EXIT_CODES = {
     "source-failed": 9,  # a credential source (keyring, netrc, store) is broken
 }
 HTTP_TIMEOUT = 15.0
-TOKEN_USERNAME = "__token__"
+TOKEN_USERNAME = "__token__"  # noqa: S105 - a username, not a secret
 _FALSY = ("", "0", "false", "no", "off")
 
 
@@ -97,7 +98,9 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
     found = list(extra)
     prefix, suffix = "INDEXAUTH_INDEX_", "_URL"
     for var in sorted(os.environ):
-        if not (var.startswith(prefix) and var.endswith(suffix)) or len(var) <= len(prefix + suffix):
+        if not (var.startswith(prefix) and var.endswith(suffix)) or len(var) <= len(
+            prefix + suffix
+        ):
             continue
         name = var[len(prefix) : -len(suffix)].lower()
         policy = os.environ.get(f"{prefix}{name.upper()}_AUTHENTICATE", "auto")
@@ -125,7 +128,9 @@ def _index_for(url: str, username: str | None) -> tuple[Index, str]:
         return Index(url, username=username), "not configured: checked as an index at this URL"
     index = best.index
     if username is not None:
-        index = Index(best.raw_url, name=index.name, authenticate=index.authenticate, username=username)
+        index = Index(
+            best.raw_url, name=index.name, authenticate=index.authenticate, username=username
+        )
     return index, best.origin
 
 
@@ -209,7 +214,7 @@ def _keyring_for_writing() -> tuple[Any | None, str]:
         return None, "keyring is not installed (pip install 'indexauth[keyring]')"
     try:
         backend = keyring.get_keyring()
-    except Exception as exc:  # noqa: BLE001 - any backend may fail to load
+    except Exception as exc:
         return None, f"no backend could be loaded ({type(exc).__name__})"
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     module = type(backend).__module__
@@ -252,7 +257,15 @@ def _keyring_error(exc: Exception, doing: str) -> CliError:
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     # A redirect is reported, never followed: urllib would carry Authorization to any host.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+    def redirect_request(  # noqa: PLR0917 - the standard library's signature
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -314,7 +327,7 @@ def _read_secret(args: argparse.Namespace, username: str) -> str:
         raise CliError(
             "no password given and stdin is not a terminal, so indexauth will not prompt",
             hint="pipe it in with --password-stdin (or --token-stdin for a token): "
-            "`printf %s \"$PASSWORD\" | indexauth login URL --username USER --password-stdin`",
+            '`printf %s "$PASSWORD" | indexauth login URL --username USER --password-stdin`',
             code="usage",
         )
     secret = getpass.getpass(f"Password for {username}: ")
@@ -394,7 +407,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     if keyring_module is not None:
         try:
             keyring_module.set_password(url, username, secret)
-        except Exception as exc:  # noqa: BLE001 - any backend may raise anything
+        except Exception as exc:
             raise _keyring_error(exc, "storing the password; nothing was stored") from None
         _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
         # The store comes before keyring in the chain: an old entry there would win.
@@ -429,7 +442,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
             if cred is not None and cred.username is not None:
                 keyring_module.delete_password(url, cred.username)
                 removed.append(f"{cred.username}@{url} from the keyring ({backend})")
-        except Exception as exc:  # noqa: BLE001 - any backend may raise anything
+        except Exception as exc:
             raise _keyring_error(exc, "removing the password") from None
     store = Store()
     tried.append(f"indexauth store {store.path}")
@@ -441,9 +454,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
         removed += [f"{cred.username}@{url} from {store.path}" for cred in gone]
     if not removed:
         who = f" for username {username!r}" if username else ""
-        raise CliError(
-            f"no stored credentials for {url}{who}", tried=tried, code="missing"
-        )
+        raise CliError(f"no stored credentials for {url}{who}", tried=tried, code="missing")
     for line in removed:
         _out(f"Removed {line}")
     return 0
@@ -508,7 +519,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     index, origin = _index_for(url, args.username)
     auth = _authenticator(args, index)
     target = auth.match(url)
-    assert target is not None and target.index is not None  # noqa: S101 - an index covers it
+    assert target is not None  # noqa: S101 - the URL was checked
+    assert target.index is not None  # noqa: S101 - an ad-hoc index covers it
     provider, backend = _keyring_label(args.keyring_provider, args.timeout)
     result = auth.resolver.lookup(target)
 
@@ -604,7 +616,9 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
     _out()
     _out(f"live request: GET {report['url']}")
     for i, item in enumerate(report["requests"], 1):
-        auth = {"none": "no Authorization"}.get(item["authorization"], item["authorization"].title())
+        auth = {"none": "no Authorization"}.get(
+            item["authorization"], item["authorization"].title()
+        )
         _out(f"  {i}. {auth:<18} -> {item['status']}")
     _out()
     _out(f"outcome: {report['outcome']} (exit code {report['exit_code']})")
@@ -641,7 +655,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     hooks = [d / "indexauth.pth" for d in _site_dirs()]
     hook = next((p for p in hooks if p.exists()), None)
     gate = os.environ.get("INDEXAUTH")
-    report = {
+    report: dict[str, Any] = {
         "indexes": [
             {
                 "name": item.index.name,
@@ -666,11 +680,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     _out("indexes:")
     if indexes:
-        rows = [
+        index_rows = [
             (repr(i["name"]) if i["name"] else "-", i["url"], i["policy"], i["origin"])
             for i in report["indexes"]
         ]
-        _out(_table(rows, indent="  "))
+        _out(_table(index_rows, indent="  "))
     else:
         _out("  none configured (set INDEXAUTH_INDEX_<NAME>_URL, or configure them in code)")
     _out()
@@ -679,14 +693,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     if entries is None:
         store_line = "unreadable"
     hook_info = report["hook"]
-    rows = [
+    rows: list[tuple[str, str]] = [
         ("keyring", f"{provider} ({backend})"),
         ("store", f"{store_info['path']} ({store_line})"),
-        ("hook", f"{'installed' if hook_info['installed'] else 'not installed'}: {hook_info['path']}"),
+        (
+            "hook",
+            f"{'installed' if hook_info['installed'] else 'not installed'}: {hook_info['path']}",
+        ),
         (
             "INDEXAUTH",
-            f"{'enabled' if hook_info['enabled'] else 'disabled'} "
-            f"(INDEXAUTH={gate!r})" if gate is not None else "disabled (INDEXAUTH is not set)",
+            f"{'enabled' if hook_info['enabled'] else 'disabled'} (INDEXAUTH={gate!r})"
+            if gate is not None
+            else "disabled (INDEXAUTH is not set)",
         ),
         ("version", __version__),
     ]
@@ -711,6 +729,16 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(message, hint=f"run `{self.prog} --help`", code="usage")
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="indexauth",
@@ -720,27 +748,30 @@ def _parser() -> argparse.ArgumentParser:
         + ". See docs/README-cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"indexauth {__version__}")
+    seconds = _positive_seconds
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def lookup_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--keyring-provider", choices=PROVIDERS, default="auto")
         p.add_argument(
-            "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds for keyring and HTTP"
+            "--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds for keyring and HTTP"
         )
 
     login = sub.add_parser("login", help="store credentials for an index")
     login.add_argument("url", metavar="URL")
     login.add_argument("--username", "-u")
     secret = login.add_mutually_exclusive_group()
-    secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
     secret.add_argument(
         "--token-stdin", action="store_true", help="read a token from stdin (username __token__)"
     )
     login.add_argument("--check", action="store_true", help="try the credentials before storing")
     login.add_argument("--allow-insecure-http", action="store_true")
     login.add_argument("--store", choices=("auto", "keyring", "file"), default="auto")
-    login.add_argument("--timeout", type=float, default=HTTP_TIMEOUT)
+    login.add_argument("--timeout", type=seconds, default=HTTP_TIMEOUT)
     login.set_defaults(func=cmd_login)
 
     logout = sub.add_parser("logout", help="remove stored credentials for an index")
@@ -786,8 +817,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `indexauth` command with *argv* (default: `sys.argv[1:]`); the exit code."""
     try:
         args = _parser().parse_args(argv)
-        if getattr(args, "timeout", 1) <= 0:
-            raise CliError("--timeout must be above 0 seconds", code="usage")
         return int(args.func(args))
     except CliError as exc:
         _report(exc, sys.stderr)
@@ -800,4 +829,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
-

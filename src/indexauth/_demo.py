@@ -16,7 +16,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from ._models import Index
 from ._store import Store
@@ -37,10 +36,10 @@ class _Server:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # the demo prints its own lines
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 auth = self.headers.get("Authorization")
                 user = _basic_user(auth)
                 shown = "no Authorization" if auth is None else f"Basic, user {user!r}"
@@ -103,7 +102,7 @@ def _environ(**values: str | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_demo() -> int:
+def run_demo() -> int:  # noqa: PLR0915 - a script, read top to bottom
     """Run the walk-through, printing each step; 0 when every step behaved as described."""
     try:
         import requests  # noqa: PLC0415 - the demo shows the requests adapter
@@ -147,16 +146,21 @@ def run_demo() -> int:
         elif result.startswith("returned"):
             print(f"   {result}")
 
-    with tempfile.TemporaryDirectory(prefix="indexauth-demo-") as data, _environ(
-        INDEXAUTH_DATA_DIR=data,
-        INDEXAUTH_INDEX_DEMO_USERNAME=None,
-        INDEXAUTH_INDEX_DEMO_PASSWORD=None,
-        UV_INDEX_DEMO_USERNAME=None,
-        UV_INDEX_DEMO_PASSWORD=None,
+    with (
+        tempfile.TemporaryDirectory(prefix="indexauth-demo-") as data,
+        _environ(
+            INDEXAUTH_DATA_DIR=data,
+            INDEXAUTH_INDEX_DEMO_USERNAME=None,
+            INDEXAUTH_INDEX_DEMO_PASSWORD=None,
+            UV_INDEX_DEMO_USERNAME=None,
+            UV_INDEX_DEMO_PASSWORD=None,
+        ),
     ):
         try:
             print(f"indexauth demo: a password-protected index at {url} (user {USER!r})")
-            print("Nothing leaves this machine; your keyring, netrc and stored logins are not used.")
+            print(
+                "Nothing leaves this machine; your keyring, netrc and stored logins are not used."
+            )
             print()
             print("1. Lazy authentication (authenticate='auto', the default)")
             print(f"   $ indexauth login {url} --username {USER} --password-stdin")
@@ -172,7 +176,9 @@ def run_demo() -> int:
             print("2. Eager authentication (authenticate='always')")
             print(f"   adapter = IndexAuthAdapter([Index('{url}', authenticate='always')])")
             get(session(Index(url, name="demo", authenticate="always")), "demo-package", "200")
-            print("   No anonymous request at all: use this for GitLab, Artifactory or Nexus, which")
+            print(
+                "   No anonymous request at all: use this for GitLab, Artifactory or Nexus, which"
+            )
             print("   otherwise answer from PyPI or with 404.")
             print()
             print("3. Missing credentials")
@@ -181,9 +187,12 @@ def run_demo() -> int:
             get(session(Index(url, name="demo")), "demo-package", "MissingCredentialsError")
             print()
             print("4. Rejected credentials")
-            print("   $ export INDEXAUTH_INDEX_DEMO_USERNAME=demo INDEXAUTH_INDEX_DEMO_PASSWORD=wrong")
+            print(
+                "   $ export INDEXAUTH_INDEX_DEMO_USERNAME=demo INDEXAUTH_INDEX_DEMO_PASSWORD=wrong"
+            )
             with _environ(
-                INDEXAUTH_INDEX_DEMO_USERNAME=USER, INDEXAUTH_INDEX_DEMO_PASSWORD="wrong"
+                INDEXAUTH_INDEX_DEMO_USERNAME=USER,
+                INDEXAUTH_INDEX_DEMO_PASSWORD="wrong",  # noqa: S106 - wrong on purpose
             ):
                 get(session(Index(url, name="demo")), "demo-package", "CredentialsRejectedError")
             print()

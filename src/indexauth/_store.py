@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from ._exceptions import ConfigurationError
 from ._models import Credentials
@@ -117,7 +117,15 @@ class StoredCredential:
 
 # --- TOML ------------------------------------------------------------------
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def toml_string(value: str) -> str:
@@ -158,7 +166,7 @@ def parse_toml(text: str, path: Path) -> list[StoredCredential]:
     if sys.version_info >= (3, 11):
         import tomllib  # noqa: PLC0415 - only when a store file is read
     else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib  # noqa: PLC0415
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
 
     fix = f"fix {path} by hand, or move it aside and run `indexauth login URL` again"
     try:
@@ -241,7 +249,7 @@ class Store:
         return None
 
     def put(self, service: str, username: str, password: str) -> bool:
-        """Store a credential, replacing one for the same service and username; `True` if replaced."""
+        """Store a credential, replacing any for this service and username; `True` if replaced."""
         entry = StoredCredential(service_key(service), username, password)
         with self._locked():
             current = self.load()
@@ -314,7 +322,7 @@ def _same(cred: StoredCredential, key: str, username: str | None) -> bool:
     return service_key(cred.service) == key and username in (None, cred.username)
 
 
-def _lock(handle: Any, path: Path) -> None:
+def _lock(handle: IO[bytes], path: Path) -> None:
     deadline = time.monotonic() + LOCK_TIMEOUT
     while True:
         try:
@@ -340,7 +348,7 @@ def _lock(handle: Any, path: Path) -> None:
             return
 
 
-def _unlock(handle: Any) -> None:
+def _unlock(handle: IO[bytes]) -> None:
     if os.name == "nt":  # pragma: no cover - Windows only
         import msvcrt  # noqa: PLC0415
 
