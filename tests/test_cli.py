@@ -425,8 +425,16 @@ class TestCheck:
             f"http://127.0.0.1:{server.port}",
             f"127.0.0.1:{server.port}",
         ]
-        for name in names:
-            assert f"keyring (import, backend kr_backends.JsonFileKeyring) service {name!r}" in out
+        keyring_rows = [line.split() for line in out.splitlines() if line.startswith("  keyring ")]
+        assert [row[2] for row in keyring_rows] == [repr(name) for name in names]
+        assert [(row[3], " ".join(row[4:])) for row in keyring_rows] == [
+            ("-", "not found"),
+            ("-", "not found"),
+            ("-", "not found"),
+            ("alice", "found"),
+        ]
+        assert f"=> found: keyring, service '127.0.0.1:{server.port}' (username 'alice')" in out
+        assert "backend kr_backends.JsonFileKeyring" in out
         assert "indexauth store" in out
         assert "outcome: ok (exit code 0)" in out
         assert "1. no Authorization" in out

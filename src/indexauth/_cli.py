@@ -568,6 +568,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         "realm": str(target.realm),
         "service_names": list(target.service_names),
         "keyring": {"provider": provider, "backend": backend},
+        "store": str(Store().path),
         "attempts": [_attempt_json(a) for a in result.attempts],
         "found": {"source": result.source, "username": result.username}
         if result.complete
@@ -585,6 +586,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def _short_where(attempt: dict[str, Any], store: str) -> str:
+    where = str(attempt["where"])
+    if attempt["source"] == "keyring" and ") service " in where:
+        return "service " + where.split(") service ", 1)[1]
+    if attempt["source"] == "indexauth store" and where.startswith(store + " "):
+        return where[len(store) + 1 :]
+    return where
+
+
 def _print_check(report: dict[str, Any], target: Target) -> None:
     index = report["index"]
     name = f"{index['name']!r} " if index["name"] else ""
@@ -598,21 +608,24 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
                 ("realm", report["realm"]),
                 ("keyring", f"{report['keyring']['provider']} ({report['keyring']['backend']})"),
                 ("services", ", ".join(repr(s) for s in target.service_names)),
+                ("store", report["store"]),
             ]
         )
     )
     _out()
     _out("credential lookup, in order:")
+    # The keyring backend and the store path are in the header: rows show what differs.
     rows = [
-        (a["source"], a["where"], a["username"] or "-", a["outcome"]) for a in report["attempts"]
+        (a["source"], _short_where(a, report["store"]), a["username"] or "-", a["outcome"])
+        for a in report["attempts"]
     ]
     _out(_table([("source", "where", "username", "outcome"), *rows], indent="  "))
     found = report["found"]
-    _out(
-        f"  => found in {found['source']} (username {found['username']!r})"
-        if found
-        else "  => nothing found"
-    )
+    if found and rows:
+        source, where, _user, _outcome = rows[-1]
+        _out(f"  => found: {source}, {where} (username {found['username']!r})")
+    else:
+        _out("  => nothing found")
     _out()
     _out(f"live request: GET {report['url']}")
     for i, item in enumerate(report["requests"], 1):
