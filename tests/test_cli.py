@@ -225,6 +225,7 @@ class TestLogin:
             (["login", "https://h.example/", "--bogus"], "unrecognized arguments: --bogus"),
             (["login", "https://h.example/", "--password-stdin", "--token-stdin"], "not allowed"),
             (["frobnicate"], "invalid choice"),
+            (["check", "https://h.example/", "--timeout", "0"], "above 0"),
         ],
     )
     def test_bad_input_is_one_clear_usage_error(
@@ -667,6 +668,20 @@ class TestConsoleScript:
         assert done.returncode == 2
         assert "--password-stdin" in done.stderr
         assert len(done.stderr.splitlines()) == 2  # what, then the hint
+
+    def test_undecodable_stdin_is_a_usage_error(self, data: Path) -> None:
+        """Bytes that are not UTF-8 on stdin: exit 2, no traceback, nothing stored."""
+        done = subprocess.run(
+            ["indexauth", "login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            input=b"\xff\xfe\xfa",
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHONUTF8": "1"},
+        )
+        assert done.returncode == 2, done.stderr
+        assert b"Traceback" not in done.stderr
+        assert not (data / "credentials.toml").exists()
 
     def test_python_dash_m_and_version(self) -> None:
         """`python -m indexauth --version` works like the script."""

@@ -316,7 +316,15 @@ _STATUS_HINTS = {
 
 def _read_secret(args: argparse.Namespace, username: str) -> str:
     if args.password_stdin or args.token_stdin:
-        data = sys.stdin.read()
+        try:
+            data = sys.stdin.read()
+            data.encode("utf-8")  # undecodable bytes arrive as lone surrogates
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise CliError(
+                "stdin is not valid UTF-8 text; nothing was stored",
+                hint="pipe the secret as UTF-8 text",
+                code="usage",
+            ) from None
         secret = data[:-1] if data.endswith("\n") else data
         secret = secret[:-1] if secret.endswith("\r") else secret
         what = "token" if args.token_stdin else "password"
@@ -454,7 +462,15 @@ def cmd_logout(args: argparse.Namespace) -> int:
         removed += [f"{cred.username}@{url} from {store.path}" for cred in gone]
     if not removed:
         who = f" for username {username!r}" if username else ""
-        raise CliError(f"no stored credentials for {url}{who}", tried=tried, code="missing")
+        raise CliError(
+            f"no stored credentials for {url}{who}",
+            tried=tried,
+            hint=""
+            if username
+            else "if they were stored for a username, pass --username U; "
+            "`indexauth check URL` shows where indexauth finds credentials",
+            code="missing",
+        )
     for line in removed:
         _out(f"Removed {line}")
     return 0
@@ -469,7 +485,7 @@ def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
 def cmd_token(args: argparse.Namespace) -> int:
     """Print the password or token indexauth would send for an index."""
     url = _url_arg(args.url)
-    index, _origin = _index_for(url, args.username)
+    index, _origin = _index_for(url, args.username or _url_username(args.url))
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
@@ -516,7 +532,7 @@ def _classify_error(error: IndexAuthError) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     """Show every step of the lookup for a URL, then make one live request and classify it."""
     url = _url_arg(args.url)
-    index, origin = _index_for(url, args.username)
+    index, origin = _index_for(url, args.username or _url_username(args.url))
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
