@@ -683,6 +683,28 @@ class TestConsoleScript:
         assert b"Traceback" not in done.stderr
         assert not (data / "credentials.toml").exists()
 
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            ["logout", "https://h.example/simple/"],
+        ],
+    )
+    def test_hanging_keyring_is_cut_off(self, data: Path, argv: list[str]) -> None:
+        """A keyring that never answers: exit 1 after --timeout, naming the unlock prompt."""
+        done = subprocess.run(
+            ["indexauth", *argv, "--timeout", "0.5"],
+            input="pw",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHON_KEYRING_BACKEND": "kr_cli_backends.HangingKeyring"},
+        )
+        assert done.returncode == 1, done.stderr
+        assert "did not answer within 0.5 s" in done.stderr
+        assert not (data / "credentials.toml").exists()
+
     def test_python_dash_m_and_version(self) -> None:
         """`python -m indexauth --version` works like the script."""
         done = subprocess.run(

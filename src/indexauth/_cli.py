@@ -17,13 +17,14 @@ import os
 import site
 import sys
 import sysconfig
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from pathlib import Path
-from typing import IO, Any, NoReturn, TextIO
+from typing import IO, Any, NoReturn, TextIO, TypeVar
 
 from ._config import build_authenticator
 from ._driver import drive
@@ -61,6 +62,7 @@ EXIT_CODES = {
     "source-failed": 9,  # a credential source (keyring, netrc, store) is broken
 }
 HTTP_TIMEOUT = 15.0
+T = TypeVar("T")
 TOKEN_USERNAME = "__token__"  # noqa: S105 - a username, not a secret
 _FALSY = ("", "0", "false", "no", "off")
 
@@ -241,6 +243,32 @@ def _keyring_label(provider: str, timeout: float) -> tuple[str, str]:
     return f"{provider} -> subprocess", source.executable() or "not on PATH"
 
 
+def _in_time(call: Callable[[], T], timeout: float, doing: str) -> T:
+    """*call*'s result, run in a worker thread so a keyring waiting for an unlock prompt
+    cannot hang the command; `CliError` after *timeout* seconds."""
+    box: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="indexauth-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CliError(
+            f"the keyring did not answer within {timeout:g} s while {doing} "
+            "(a keyring waiting for an unlock prompt does this)",
+            hint="unlock the keyring and try again, raise --timeout, or use --store file",
+        )
+    if errors:
+        raise errors[0]
+    return box[0]
+
+
 def _keyring_error(exc: Exception, doing: str) -> CliError:
     locked = type(exc).__name__ == "KeyringLocked"
     what = "the keyring is locked" if locked else f"the keyring failed: {type(exc).__name__}"
@@ -414,7 +442,13 @@ def cmd_login(args: argparse.Namespace) -> int:
 
     if keyring_module is not None:
         try:
-            keyring_module.set_password(url, username, secret)
+            _in_time(
+                lambda: keyring_module.set_password(url, username, secret),
+                args.timeout,
+                "storing the password; nothing was stored",
+            )
+        except CliError:
+            raise
         except Exception as exc:
             raise _keyring_error(exc, "storing the password; nothing was stored") from None
         _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
@@ -446,10 +480,18 @@ def cmd_logout(args: argparse.Namespace) -> int:
     if keyring_module is not None:
         tried.append(f"keyring ({backend}) service {url!r}")
         try:
-            cred = keyring_module.get_credential(url, username)
+            cred = _in_time(
+                lambda: keyring_module.get_credential(url, username), args.timeout, "looking up"
+            )
             if cred is not None and cred.username is not None:
-                keyring_module.delete_password(url, cred.username)
+                _in_time(
+                    lambda: keyring_module.delete_password(url, cred.username),
+                    args.timeout,
+                    "removing the password",
+                )
                 removed.append(f"{cred.username}@{url} from the keyring ({backend})")
+        except CliError:
+            raise
         except Exception as exc:
             raise _keyring_error(exc, "removing the password") from None
     store = Store()
@@ -806,6 +848,7 @@ def _parser() -> argparse.ArgumentParser:
     logout = sub.add_parser("logout", help="remove stored credentials for an index")
     logout.add_argument("url", metavar="URL")
     logout.add_argument("--username", "-u")
+    logout.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT)
     logout.set_defaults(func=cmd_logout)
 
     token = sub.add_parser("token", help="print the password or token for an index")
