@@ -523,6 +523,23 @@ class TestCheck:
         assert "'corp'" in out
         assert "environment INDEXAUTH_INDEX_CORP_URL" in out
 
+    def test_policy_never_sends_nothing(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """authenticate='never' on a protected index: missing (3), and the hint names the policy."""
+        server.route("/p/", users=ALICE)
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", server.url("/p/simple/"))
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "never")
+        Store().put(server.url("/p/simple/"), "alice", "wonder-land")
+        code, out, _ = run(["check", server.url("/p/simple/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["missing"]
+        assert "authenticate='never'" in out
+        assert [s.user for s in server.seen] == [None]
+
     def test_unreachable(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -611,6 +611,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             outcome = _classify_status(last) if last is not None else "ok"
             hint = _STATUS_HINTS.get(outcome, "")
             detail = f"the server answered {last}"
+            if outcome in ("rejected", "forbidden") and sent[-1]["authorization"] == "none":
+                # Only authenticate='never' gets here: nothing was sent to be refused.
+                outcome = "missing"
+                hint = (
+                    f"{target.index.ref} has authenticate={target.index.authenticate!r}, so "
+                    "indexauth sends no credentials to it; change the policy to 'auto'"
+                )
             if location:
                 detail += f" (a redirect to {redact(location)}, not followed)"
     code = EXIT_CODES[outcome]
