@@ -10,6 +10,7 @@ from ._keyring import DEFAULT_TIMEOUT, keyring_source
 from ._models import Index
 from ._resolver import Resolver
 from ._sources import EnvSource, IndexUrlSource, NetrcSource, Source
+from ._store import StoreSource
 
 __all__ = ["build_authenticator", "coerce_indexes"]
 
@@ -38,6 +39,7 @@ def build_authenticator(
     keyring_provider: str = "auto",
     keyring_timeout: float = DEFAULT_TIMEOUT,
     netrc: bool = True,
+    store: bool = True,
     authenticator: Authenticator | None = None,
 ) -> Authenticator:
     """The `Authenticator` for a driver's options, or *authenticator* itself when given."""
@@ -48,6 +50,8 @@ def build_authenticator(
             )
         return authenticator
     sources: list[Source] = [IndexUrlSource(), EnvSource()]
+    if store:
+        sources.append(StoreSource())
     if netrc:
         sources.append(NetrcSource())
     keyring = keyring_source(keyring_provider, timeout=keyring_timeout)

@@ -15,7 +15,12 @@ def _service(target: Target) -> str:
 def missing_hint(target: Target, username: str | None) -> str:
     """How to give credentials for *target*."""
     user = username or "USERNAME"
-    lines = [f"store a password in keyring: `keyring set {_service(target)} {user}`"]
+    url = target.index.url if target.index is not None else str(target.realm)
+    login = f"indexauth login {url}" + (f" --username {username}" if username else "")
+    lines = [
+        f"run `{login}`",
+        f"or store a password in keyring: `keyring set {_service(target)} {user}`",
+    ]
     index = target.index
     if index is not None and index.name:
         var = f"INDEXAUTH_INDEX_{env_name(index.name)}"
@@ -40,9 +45,10 @@ def rejected_hint(target: Target, source: str, status: int) -> str:
             "token's scopes or the user's permissions on the index (GitLab needs read_api or "
             "read_package_registry)"
         )
+    url = target.index.url if target.index is not None else str(target.realm)
     return (
         f"the password or token from {source} is wrong or expired: replace it there "
-        f"(for keyring: `keyring set {_service(target)} USERNAME`)"
+        f"(run `indexauth login {url}`; for keyring: `keyring set {_service(target)} USERNAME`)"
     )
 
 

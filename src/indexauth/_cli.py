@@ -1,0 +1,910 @@
+"""The `indexauth` command: login, logout, token, check, status, demo.
+
+It is for the person setting up or debugging access to an index, and answers
+the question every other tool leaves open: which names were looked up, where,
+and why it failed. Output is plain text (or `--json`); errors go to stderr as
+what happened, what was tried, and what to do. No command but `token` ever
+prints a secret. Exit codes are in `EXIT_CODES` and docs/README-cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import ipaddress
+import json
+import os
+import site
+import sys
+import sysconfig
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.client import HTTPMessage
+from pathlib import Path
+from typing import IO, Any, NoReturn, TextIO, TypeVar
+
+from ._config import build_authenticator
+from ._driver import drive
+from ._exceptions import (
+    Attempt,
+    ConfigurationError,
+    CredentialsRejectedError,
+    ForbiddenError,
+    IncompleteCredentialsError,
+    IndexAuthError,
+    MissingCredentialsError,
+)
+from ._flow import Authenticator, Send
+from ._hints import missing_hint
+from ._keyring import DEFAULT_TIMEOUT, PROVIDERS, KeyringCommandSource, KeyringImportSource
+from ._models import Credentials, Index
+from ._sources import Target
+from ._store import Store, StoreError, service_key
+from ._urls import UrlError, realm_of, redact, split_url
+from ._version import __version__
+
+__all__ = ["EXIT_CODES", "CliError", "ConfiguredIndex", "configured_indexes", "main"]
+
+# Stable exit codes; `check` (and `login --check`) use one per outcome class.
+EXIT_CODES = {
+    "ok": 0,
+    "error": 1,  # the command could not do its job (store or keyring broken, nothing to log out)
+    "usage": 2,  # bad command line or input: unknown flag, malformed URL, empty password
+    "missing": 3,
+    "incomplete": 4,
+    "rejected": 5,
+    "forbidden": 6,
+    "not-found": 7,
+    "unreachable": 8,
+    "source-failed": 9,  # a credential source (keyring, netrc, store) is broken
+}
+HTTP_TIMEOUT = 15.0
+T = TypeVar("T")
+TOKEN_USERNAME = "__token__"  # noqa: S105 - a username, not a secret
+_FALSY = ("", "0", "false", "no", "off")
+
+
+class CliError(Exception):
+    """A failure the command reports on stderr as what / tried / hint, with an exit code."""
+
+    def __init__(
+        self, what: str, *, hint: str = "", tried: Sequence[str] = (), code: str = "error"
+    ) -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+        self.tried = tuple(tried)
+        self.code = code
+
+
+# --- configured indexes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfiguredIndex:
+    """An index indexauth knows about, and where that configuration came from."""
+
+    index: Index
+    origin: str
+    raw_url: str = field(repr=False)  # may hold userinfo: used to rebuild, never printed
+
+
+def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[ConfiguredIndex]:
+    """Every configured index: *extra* first, then `INDEXAUTH_INDEX_<NAME>_URL` variables.
+
+    Each origin (a config file, later) appends its own entries here.
+    """
+    found = list(extra)
+    prefix, suffix = "INDEXAUTH_INDEX_", "_URL"
+    for var in sorted(os.environ):
+        if not (var.startswith(prefix) and var.endswith(suffix)) or len(var) <= len(
+            prefix + suffix
+        ):
+            continue
+        name = var[len(prefix) : -len(suffix)].lower()
+        policy = os.environ.get(f"{prefix}{name.upper()}_AUTHENTICATE", "auto")
+        raw = os.environ[var]
+        try:
+            index = Index(raw, name=name, authenticate=policy)
+        except ConfigurationError as exc:
+            _warn(f"{var} is ignored: {exc.summary}" + (f" ({exc.hint})" if exc.hint else ""))
+            continue
+        found.append(ConfiguredIndex(index, f"environment {var}", raw))
+    return found
+
+
+def _index_for(url: str, username: str | None) -> tuple[Index, str]:
+    """The configured index that covers *url* (with *username*), or an ad-hoc one."""
+    realm = realm_of(url)
+    path = split_url(url).path or "/"
+    best: ConfiguredIndex | None = None
+    for item in configured_indexes():
+        if item.index.covers(realm, path) and (
+            best is None or len(item.index.root) > len(best.index.root)
+        ):
+            best = item
+    if best is None:
+        return Index(url, username=username), "not configured: checked as an index at this URL"
+    index = best.index
+    if username is not None:
+        index = Index(
+            best.raw_url, name=index.name, authenticate=index.authenticate, username=username
+        )
+    return index, best.origin
+
+
+# --- small helpers ----------------------------------------------------------------
+
+
+def _warn(message: str) -> None:
+    print(f"indexauth: warning: {message}", file=sys.stderr)
+
+
+def _out(text: str = "") -> None:
+    print(text)
+
+
+def _table(rows: Sequence[Sequence[str]], indent: str = "") -> str:
+    """*rows* with every column but the last padded to its widest cell."""
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append((indent + "  ".join([*cells, row[-1]])).rstrip())
+    return "\n".join(lines)
+
+
+def _url_arg(text: str) -> str:
+    """*text* as an index URL (no userinfo, normalised), or a usage error."""
+    try:
+        parts = split_url(text)
+    except UrlError as exc:
+        raise CliError(
+            f"invalid URL: {exc}",
+            hint="give the index URL in full, for example https://pkgs.example.com/simple/",
+            code="usage",
+        ) from None
+    if parts.password is not None:
+        raise CliError(
+            f"the URL {redact(text)} contains a password; it would end up in your shell history",
+            hint="give the URL without it and pass the password with --password-stdin",
+            code="usage",
+        )
+    return service_key(text)
+
+
+def _url_username(text: str) -> str | None:
+    try:
+        user = split_url(text).username
+    except UrlError:
+        return None
+    return user or None
+
+
+def _is_loopback(url: str) -> bool:
+    host = realm_of(url).host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "source": attempt.source,
+        "where": attempt.where,
+        "username": attempt.username,
+        "outcome": attempt.outcome,
+    }
+
+
+# --- keyring --------------------------------------------------------------------
+
+
+def _keyring_for_writing() -> tuple[Any | None, str]:
+    """The `keyring` module when its backend can store secrets, and a description of it."""
+    try:
+        import keyring  # noqa: PLC0415 - optional, and only the CLI writes to it
+    except ImportError:
+        return None, "keyring is not installed (pip install 'indexauth[keyring]')"
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:
+        return None, f"no backend could be loaded ({type(exc).__name__})"
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    module = type(backend).__module__
+    if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        return None, f"{name}, which cannot store anything"
+    if type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None):
+        return None, f"{name} with no backends behind it"
+    return keyring, name
+
+
+def _keyring_label(provider: str, timeout: float) -> tuple[str, str]:
+    """(provider, backend) as `check` and `status` show them."""
+    if provider == "disabled":
+        return "disabled", "-"
+    from ._keyring import keyring_source  # noqa: PLC0415
+
+    source = keyring_source(provider, timeout=timeout)
+    if source is None:
+        return f"{provider}: none available", "keyring is not installed and not on PATH"
+    if isinstance(source, KeyringImportSource):
+        label = source.describe()
+        return f"{provider} -> import", label.removeprefix("keyring (import, ").removesuffix(")")
+    assert isinstance(source, KeyringCommandSource)  # noqa: S101 - the only other kind
+    return f"{provider} -> subprocess", source.executable() or "not on PATH"
+
+
+def _in_time(call: Callable[[], T], timeout: float, doing: str) -> T:
+    """*call*'s result, run in a worker thread so a keyring waiting for an unlock prompt
+    cannot hang the command; `CliError` after *timeout* seconds."""
+    box: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="indexauth-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CliError(
+            f"the keyring did not answer within {timeout:g} s while {doing} "
+            "(a keyring waiting for an unlock prompt does this)",
+            hint="unlock the keyring and try again, raise --timeout, or use --store file",
+        )
+    if errors:
+        raise errors[0]
+    return box[0]
+
+
+def _keyring_error(exc: Exception, doing: str) -> CliError:
+    locked = type(exc).__name__ == "KeyringLocked"
+    what = "the keyring is locked" if locked else f"the keyring failed: {type(exc).__name__}"
+    return CliError(
+        f"{what} while {doing} ({' '.join(str(exc).split())[:200]})",
+        hint="unlock your keyring (log in to the desktop session), or run again with --store file"
+        if locked
+        else "run `keyring diagnose` to see the backend, or run again with --store file",
+    )
+
+
+# --- live requests --------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect is reported, never followed: urllib would carry Authorization to any host.
+    def redirect_request(  # noqa: PLR0917 - the standard library's signature
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str | None]:
+    """One GET; the status and, for a redirect, its Location. `OSError` when unreachable."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only, checked by split_url
+    if authorization is not None:
+        request.add_unredirected_header("Authorization", authorization)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(65536)
+            return int(response.status), None
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return int(exc.code), exc.headers.get("Location")
+
+
+def _unreachable(url: str, exc: OSError) -> CliError:
+    reason = getattr(exc, "reason", exc)
+    return CliError(
+        f"{redact(url)} is unreachable: {reason}",
+        hint="check the URL, your network and proxy settings (HTTPS_PROXY, NO_PROXY), "
+        "then run the command again",
+        code="unreachable",
+    )
+
+
+def _classify_status(status: int) -> str:
+    if status < 400:
+        return "ok"
+    return {401: "rejected", 403: "forbidden", 404: "not-found"}.get(status, "unreachable")
+
+
+_STATUS_HINTS = {
+    "rejected": "the server refused these credentials (401): check the username and the "
+    "password or token, and that it has not expired",
+    "forbidden": "the credentials were accepted but may not read this URL (403): check the "
+    "token's scopes or the user's permissions (GitLab needs read_api or read_package_registry)",
+    "not-found": "the server answered 404: check the URL (PyPI-style indexes end in /simple/) "
+    "and that this user may see the index (GitLab, Artifactory answer 404 to strangers)",
+    "unreachable": "the server answered with an error: try again later, or check the URL",
+}
+
+
+# --- commands ---------------------------------------------------------------------
+
+
+def _read_secret(args: argparse.Namespace, username: str) -> str:
+    if args.password_stdin or args.token_stdin:
+        try:
+            data = sys.stdin.read()
+            data.encode("utf-8")  # undecodable bytes arrive as lone surrogates
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise CliError(
+                "stdin is not valid UTF-8 text; nothing was stored",
+                hint="pipe the secret as UTF-8 text",
+                code="usage",
+            ) from None
+        secret = data[:-1] if data.endswith("\n") else data
+        secret = secret[:-1] if secret.endswith("\r") else secret
+        what = "token" if args.token_stdin else "password"
+        if not secret:
+            raise CliError(f"the {what} read from stdin is empty; nothing was stored", code="usage")
+        return secret
+    if not sys.stdin.isatty():
+        raise CliError(
+            "no password given and stdin is not a terminal, so indexauth will not prompt",
+            hint="pipe it in with --password-stdin (or --token-stdin for a token): "
+            '`printf %s "$PASSWORD" | indexauth login URL --username USER --password-stdin`',
+            code="usage",
+        )
+    secret = getpass.getpass(f"Password for {username}: ")
+    if not secret:
+        raise CliError("empty password refused; nothing was stored", code="usage")
+    return secret
+
+
+def _read_username(args: argparse.Namespace, url_user: str | None) -> str:
+    if args.token_stdin:
+        return TOKEN_USERNAME
+    if args.username:
+        return str(args.username)
+    if url_user:
+        return url_user
+    if not sys.stdin.isatty():
+        raise CliError(
+            "no username given and stdin is not a terminal, so indexauth will not prompt",
+            hint="pass --username USER (with --password-stdin), or --token-stdin for a token "
+            "(username __token__)",
+            code="usage",
+        )
+    name = input("Username: ").strip()
+    if not name:
+        raise CliError("empty username refused; nothing was stored", code="usage")
+    return name
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Store credentials for an index, in the keyring or indexauth's store."""
+    url = _url_arg(args.url)
+    if realm_of(url).scheme == "http" and not _is_loopback(url) and not args.allow_insecure_http:
+        raise CliError(
+            f"refusing to store credentials for {url}: plain http sends them readable by anyone "
+            "on the way",
+            hint="use the https:// URL of the index, or pass --allow-insecure-http if you must",
+            code="usage",
+        )
+    if args.token_stdin and args.username and args.username != TOKEN_USERNAME:
+        raise CliError(
+            "--token-stdin stores username __token__; it cannot be combined with --username",
+            code="usage",
+        )
+    username = _read_username(args, _url_username(args.url))
+    secret = _read_secret(args, username)
+    try:
+        creds = Credentials(username, secret)
+    except ConfigurationError as exc:
+        raise CliError(exc.summary, hint=exc.hint, code="usage") from None
+
+    keyring_module, backend = (None, "")
+    if args.store in ("auto", "keyring"):
+        keyring_module, backend = _keyring_for_writing()
+        if keyring_module is None and args.store == "keyring":
+            raise CliError(
+                f"no usable keyring: {backend}; nothing was stored",
+                hint="configure a keyring backend (`keyring --list-backends`), or run again "
+                "with --store file",
+            )
+    store = Store()
+
+    if args.check:
+        try:
+            status, location = _send(url, creds.authorization(), args.timeout)
+        except OSError as exc:
+            raise _unreachable(url, exc) from None
+        outcome = _classify_status(status)
+        if outcome != "ok":
+            raise CliError(
+                f"{url} answered {status} to these credentials; nothing was stored",
+                hint=_STATUS_HINTS[outcome],
+                code=outcome,
+            )
+        moved = f" (a redirect to {redact(location)})" if location else ""
+        _out(f"Checked: {url} answered {status}{moved} to these credentials")
+
+    if keyring_module is not None:
+        try:
+            _in_time(
+                lambda: keyring_module.set_password(url, username, secret),
+                args.timeout,
+                "storing the password; nothing was stored",
+            )
+        except CliError:
+            raise
+        except Exception as exc:
+            raise _keyring_error(exc, "storing the password; nothing was stored") from None
+        _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
+        # The store comes before keyring in the chain: an old entry there would win.
+        try:
+            if store.path.exists() and store.remove(url, username):
+                _out(f"Removed the older entry for {username}@{url} from {store.path}")
+        except StoreError as exc:
+            _warn(f"{exc.message}; an entry there may still shadow the keyring ({exc.hint})")
+        return 0
+    try:
+        replaced = store.put(url, username, secret)
+    except StoreError as exc:
+        raise CliError(f"{exc.message}; nothing was stored", hint=exc.hint) from None
+    verb = "Replaced" if replaced else "Stored"
+    _out(f"{verb} credentials for {username}@{url} in {store.path}")
+    if args.store == "auto":
+        _out(f"(the keyring was not used: {backend})")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    """Remove stored credentials for an index from the keyring and indexauth's store."""
+    url = _url_arg(args.url)
+    username = args.username or _url_username(args.url)
+    removed: list[str] = []
+    tried: list[str] = []
+    keyring_module, backend = _keyring_for_writing()
+    if keyring_module is not None:
+        tried.append(f"keyring ({backend}) service {url!r}")
+        try:
+            cred = _in_time(
+                lambda: keyring_module.get_credential(url, username), args.timeout, "looking up"
+            )
+            if cred is not None and cred.username is not None:
+                _in_time(
+                    lambda: keyring_module.delete_password(url, cred.username),
+                    args.timeout,
+                    "removing the password",
+                )
+                removed.append(f"{cred.username}@{url} from the keyring ({backend})")
+        except CliError:
+            raise
+        except Exception as exc:
+            raise _keyring_error(exc, "removing the password") from None
+    store = Store()
+    tried.append(f"indexauth store {store.path}")
+    if store.path.exists():
+        try:
+            gone = store.remove(url, username)
+        except StoreError as exc:
+            raise CliError(f"{exc.message}; nothing was removed from it", hint=exc.hint) from None
+        removed += [f"{cred.username}@{url} from {store.path}" for cred in gone]
+    if not removed:
+        who = f" for username {username!r}" if username else ""
+        raise CliError(
+            f"no stored credentials for {url}{who}",
+            tried=tried,
+            hint=""
+            if username
+            else "if they were stored for a username, pass --username U; "
+            "`indexauth check URL` shows where indexauth finds credentials",
+            code="missing",
+        )
+    for line in removed:
+        _out(f"Removed {line}")
+    return 0
+
+
+def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
+    return build_authenticator(
+        [index], keyring_provider=args.keyring_provider, keyring_timeout=args.timeout
+    )
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print the password or token indexauth would send for an index."""
+    url = _url_arg(args.url)
+    index, _origin = _index_for(url, args.username or _url_username(args.url))
+    auth = _authenticator(args, index)
+    target = auth.match(url)
+    assert target is not None  # noqa: S101 - the URL was checked
+    result = auth.resolver.lookup(target)
+    if result.complete and result.credentials is not None:
+        print(result.credentials.password)
+        return 0
+    tried = [str(a) for a in result.attempts]
+    if result.failures:
+        failure = result.failures[0]
+        raise CliError(
+            f"a credential source failed for {url}: {failure.message}",
+            hint=failure.hint,
+            tried=tried,
+            code="source-failed",
+        )
+    if result.username is not None:
+        raise CliError(
+            f"username {result.username!r} found for {url} but no password",
+            hint=missing_hint(target, result.username),
+            tried=tried,
+            code="incomplete",
+        )
+    raise CliError(
+        f"no credentials found for {url}",
+        hint=missing_hint(target, index.username),
+        tried=tried,
+        code="missing",
+    )
+
+
+def _classify_error(error: IndexAuthError) -> str:
+    if isinstance(error, ForbiddenError):
+        return "forbidden"
+    if isinstance(error, CredentialsRejectedError):
+        return "rejected"
+    if isinstance(error, IncompleteCredentialsError):
+        return "incomplete"
+    if isinstance(error, MissingCredentialsError):
+        return "missing"
+    return "source-failed"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Show every step of the lookup for a URL, then make one live request and classify it."""
+    url = _url_arg(args.url)
+    index, origin = _index_for(url, args.username or _url_username(args.url))
+    auth = _authenticator(args, index)
+    target = auth.match(url)
+    assert target is not None  # noqa: S101 - the URL was checked
+    assert target.index is not None  # noqa: S101 - an ad-hoc index covers it
+    provider, backend = _keyring_label(args.keyring_provider, args.timeout)
+    result = auth.resolver.lookup(target)
+
+    sent: list[dict[str, Any]] = []
+    location: str | None = None
+
+    def send(effect: Send) -> int:
+        nonlocal location
+        authorization = effect.authorization if effect.action == "set" else None
+        status, location = _send(url, authorization, args.timeout)
+        scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
+        sent.append({"authorization": scheme, "status": status})
+        return status
+
+    error: IndexAuthError | None = None
+    detail = ""
+    try:
+        outcome_ = drive(
+            auth.flow(url, has_authorization=False, replayable=True), send, auth.resolver.lookup
+        )
+    except OSError as exc:
+        outcome, hint = "unreachable", _unreachable(url, exc).hint
+        detail = f"{redact(url)} is unreachable: {getattr(exc, 'reason', exc)}"
+    else:
+        error = outcome_.error
+        last = sent[-1]["status"] if sent else None
+        if error is not None:
+            outcome, hint, detail = _classify_error(error), error.hint, error.summary
+        else:
+            outcome = _classify_status(last) if last is not None else "ok"
+            hint = _STATUS_HINTS.get(outcome, "")
+            detail = f"the server answered {last}"
+            if outcome in ("rejected", "forbidden") and sent[-1]["authorization"] == "none":
+                # Only authenticate='never' gets here: nothing was sent to be refused.
+                outcome = "missing"
+                hint = (
+                    f"{target.index.ref} has authenticate={target.index.authenticate!r}, so "
+                    "indexauth sends no credentials to it; change the policy to 'auto'"
+                )
+            if location:
+                detail += f" (a redirect to {redact(location)}, not followed)"
+    code = EXIT_CODES[outcome]
+    report = {
+        "url": redact(url),
+        "index": {
+            "name": target.index.name,
+            "url": target.index.ref.url,
+            "policy": target.index.authenticate,
+            "username": target.index.username,
+            "origin": origin,
+        },
+        "realm": str(target.realm),
+        "service_names": list(target.service_names),
+        "keyring": {"provider": provider, "backend": backend},
+        "store": str(Store().path),
+        "attempts": [_attempt_json(a) for a in result.attempts],
+        "found": {"source": result.source, "username": result.username}
+        if result.complete
+        else None,
+        "requests": sent,
+        "outcome": outcome,
+        "detail": detail,
+        "hint": hint,
+        "exit_code": code,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return code
+    _print_check(report, target)
+    return code
+
+
+def _short_where(attempt: dict[str, Any], store: str) -> str:
+    where = str(attempt["where"])
+    if attempt["source"] == "keyring" and ") service " in where:
+        return "service " + where.split(") service ", 1)[1]
+    if attempt["source"] == "indexauth store" and where.startswith(store + " "):
+        return where[len(store) + 1 :]
+    return where
+
+
+def _print_check(report: dict[str, Any], target: Target) -> None:
+    index = report["index"]
+    name = f"{index['name']!r} " if index["name"] else ""
+    _out(
+        _table(
+            [
+                ("url", report["url"]),
+                ("index", f"{name}{index['url']} ({index['origin']})"),
+                ("policy", index["policy"]),
+                ("username", index["username"] or "(none configured)"),
+                ("realm", report["realm"]),
+                ("keyring", f"{report['keyring']['provider']} ({report['keyring']['backend']})"),
+                ("services", ", ".join(repr(s) for s in target.service_names)),
+                ("store", report["store"]),
+            ]
+        )
+    )
+    _out()
+    _out("credential lookup, in order:")
+    # The keyring backend and the store path are in the header: rows show what differs.
+    rows = [
+        (a["source"], _short_where(a, report["store"]), a["username"] or "-", a["outcome"])
+        for a in report["attempts"]
+    ]
+    _out(_table([("source", "where", "username", "outcome"), *rows], indent="  "))
+    found = report["found"]
+    if found and rows:
+        source, where, _user, _outcome = rows[-1]
+        _out(f"  => found: {source}, {where} (username {found['username']!r})")
+    else:
+        _out("  => nothing found")
+    _out()
+    _out(f"live request: GET {report['url']}")
+    for i, item in enumerate(report["requests"], 1):
+        auth = {"none": "no Authorization"}.get(
+            item["authorization"], item["authorization"].title()
+        )
+        _out(f"  {i}. {auth:<18} -> {item['status']}")
+    _out()
+    _out(f"outcome: {report['outcome']} (exit code {report['exit_code']})")
+    if report["detail"]:
+        _out(f"  {report['detail']}".replace("\n", "\n  "))
+    if report["hint"]:
+        hint_lines = report["hint"].splitlines()
+        _out("  hint: " + hint_lines[0])
+        for line in hint_lines[1:]:
+            _out("        " + line)
+
+
+def _site_dirs() -> list[Path]:
+    dirs = []
+    for key in ("purelib", "platlib"):
+        dirs.append(Path(sysconfig.get_paths()[key]))
+    if hasattr(site, "getsitepackages"):
+        dirs += [Path(p) for p in site.getsitepackages()]
+    return list(dict.fromkeys(dirs))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show configured indexes, the keyring, the store and the global hook."""
+    indexes = configured_indexes()
+    provider, backend = _keyring_label(args.keyring_provider, args.timeout)
+    store = Store()
+    store_info: dict[str, Any] = {"path": str(store.path), "exists": store.path.exists()}
+    try:
+        store_info["entries"] = len(store.load())
+        store_info["problem"] = store.loose_permissions()
+    except StoreError as exc:
+        store_info["entries"] = None
+        store_info["problem"] = f"{exc.message} ({exc.hint})"
+    hooks = [d / "indexauth.pth" for d in _site_dirs()]
+    hook = next((p for p in hooks if p.exists()), None)
+    gate = os.environ.get("INDEXAUTH")
+    report: dict[str, Any] = {
+        "indexes": [
+            {
+                "name": item.index.name,
+                "url": item.index.ref.url,
+                "policy": item.index.authenticate,
+                "origin": item.origin,
+            }
+            for item in indexes
+        ],
+        "keyring": {"provider": provider, "backend": backend},
+        "store": store_info,
+        "hook": {
+            "installed": hook is not None,
+            "path": str(hook if hook is not None else hooks[0]),
+            "INDEXAUTH": gate,
+            "enabled": gate is not None and gate.strip().lower() not in _FALSY,
+        },
+        "version": __version__,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    _out("indexes:")
+    if indexes:
+        index_rows = [
+            (repr(i["name"]) if i["name"] else "-", i["url"], i["policy"], i["origin"])
+            for i in report["indexes"]
+        ]
+        _out(_table(index_rows, indent="  "))
+    else:
+        _out("  none configured (set INDEXAUTH_INDEX_<NAME>_URL, or configure them in code)")
+    _out()
+    entries = store_info["entries"]
+    store_line = "no file yet" if not store_info["exists"] else f"{entries} credential(s)"
+    if entries is None:
+        store_line = "unreadable"
+    hook_info = report["hook"]
+    rows: list[tuple[str, str]] = [
+        ("keyring", f"{provider} ({backend})"),
+        ("store", f"{store_info['path']} ({store_line})"),
+        (
+            "hook",
+            f"{'installed' if hook_info['installed'] else 'not installed'}: {hook_info['path']}",
+        ),
+        (
+            "INDEXAUTH",
+            f"{'enabled' if hook_info['enabled'] else 'disabled'} (INDEXAUTH={gate!r})"
+            if gate is not None
+            else "disabled (INDEXAUTH is not set)",
+        ),
+        ("version", __version__),
+    ]
+    _out(_table(rows))
+    if store_info["problem"]:
+        _warn(store_info["problem"])
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Walk through lazy, eager, missing and rejected credentials against a local index."""
+    from ._demo import run_demo  # noqa: PLC0415 - pulls in requests and http.server
+
+    return run_demo()
+
+
+# --- parsing ------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CliError(message, hint=f"run `{self.prog} --help`", code="usage")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="indexauth",
+        description="Set up and debug credentials for private package indexes.",
+        epilog="Exit codes: "
+        + ", ".join(f"{code} {name}" for name, code in EXIT_CODES.items())
+        + ". See docs/README-cli.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"indexauth {__version__}")
+    seconds = _positive_seconds
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def lookup_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--keyring-provider", choices=PROVIDERS, default="auto")
+        p.add_argument(
+            "--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds for keyring and HTTP"
+        )
+
+    login = sub.add_parser("login", help="store credentials for an index")
+    login.add_argument("url", metavar="URL")
+    login.add_argument("--username", "-u")
+    secret = login.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    secret.add_argument(
+        "--token-stdin", action="store_true", help="read a token from stdin (username __token__)"
+    )
+    login.add_argument("--check", action="store_true", help="try the credentials before storing")
+    login.add_argument("--allow-insecure-http", action="store_true")
+    login.add_argument("--store", choices=("auto", "keyring", "file"), default="auto")
+    login.add_argument("--timeout", type=seconds, default=HTTP_TIMEOUT)
+    login.set_defaults(func=cmd_login)
+
+    logout = sub.add_parser("logout", help="remove stored credentials for an index")
+    logout.add_argument("url", metavar="URL")
+    logout.add_argument("--username", "-u")
+    logout.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT)
+    logout.set_defaults(func=cmd_logout)
+
+    token = sub.add_parser("token", help="print the password or token for an index")
+    token.add_argument("url", metavar="URL")
+    token.add_argument("--username", "-u")
+    lookup_options(token)
+    token.set_defaults(func=cmd_token)
+
+    check = sub.add_parser("check", help="show the lookup and try one request")
+    check.add_argument("url", metavar="URL")
+    check.add_argument("--username", "-u")
+    check.add_argument("--json", action="store_true")
+    lookup_options(check)
+    check.set_defaults(func=cmd_check)
+
+    status = sub.add_parser("status", help="show indexes, keyring, store and the global hook")
+    status.add_argument("--json", action="store_true")
+    lookup_options(status)
+    status.set_defaults(func=cmd_status)
+
+    demo = sub.add_parser("demo", help="a walk-through against a local password-protected index")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _report(error: CliError, stream: TextIO) -> None:
+    lines = [f"indexauth: error: {error.what}"]
+    for i, tried in enumerate(error.tried):
+        lines.append(("  tried: " if i == 0 else "         ") + tried)
+    if error.hint:
+        hint_lines = error.hint.splitlines()
+        lines.append("  hint: " + hint_lines[0])
+        lines.extend("        " + line for line in hint_lines[1:])
+    print("\n".join(lines), file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `indexauth` command with *argv* (default: `sys.argv[1:]`); the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+        return int(args.func(args))
+    except CliError as exc:
+        _report(exc, sys.stderr)
+        return EXIT_CODES[exc.code]
+    except IndexAuthError as exc:
+        print(f"indexauth: error: {exc}", file=sys.stderr)
+        return EXIT_CODES["usage" if isinstance(exc, ConfigurationError) else "error"]
+    except KeyboardInterrupt:
+        print("indexauth: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0

@@ -1,0 +1,756 @@
+"""The `indexauth` command, in process through `main([...])` and as the installed console script."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import KeyringStore, use_backend
+from index_server import IndexServer
+from indexauth._cli import EXIT_CODES, main
+from indexauth._store import Store
+
+ALICE = {"alice": "wonder-land"}
+SECRET = "planted-S3CRET-7f1c"  # a value that must never reach stdout or stderr
+
+
+@pytest.fixture(name="data")
+def fixture_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh store directory, selected through INDEXAUTH_DATA_DIR."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("INDEXAUTH_DATA_DIR", str(path))
+    return path
+
+
+def run(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    """`main(argv)` with *stdin* (never a terminal); exit code, stdout, stderr."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def script(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The installed `indexauth` console script, found on PATH, in a subprocess."""
+    return subprocess.run(
+        ["indexauth", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class TestLogin:
+    """`indexauth login`."""
+
+    def test_file_store_when_no_keyring(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With the null keyring, the password goes to credentials.toml; the output hides it."""
+        code, out, err = run(
+            [
+                "login",
+                "https://pkgs.example.com/simple/",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ],
+            capsys,
+            monkeypatch,
+            stdin=SECRET + "\n",
+        )
+        assert code == 0, err
+        assert "alice@https://pkgs.example.com/simple/" in out
+        assert str(data / "credentials.toml") in out
+        assert SECRET not in out + err
+        stored = Store().find("https://pkgs.example.com/simple/", "alice")
+        assert stored is not None
+        assert stored.password == SECRET
+
+    def test_keyring_when_usable_and_found_first(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """With a real backend, the entry is stored under the index URL and is the first lookup."""
+        server.route("/private/", users=ALICE)
+        url = server.url("/private/simple/")
+        code, out, err = run(
+            ["login", url, "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            stdin="wonder-land",
+        )
+        assert code == 0, err
+        assert "in the keyring (kr_backends.JsonFileKeyring)" in out
+        assert json.loads(kr.path.read_text())[url] == {"alice": "wonder-land"}
+        assert not (data / "credentials.toml").exists()
+        code, out, err = run(["check", url], capsys, monkeypatch)
+        assert code == 0, out + err
+        assert kr.lookups()[0] == (url, None)
+        assert "wonder-land" not in out + err
+
+    def test_keyring_login_removes_shadowing_store_entry(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """An older store entry for the same user would win over keyring: it is removed."""
+        url = "https://pkgs.example.com/simple/"
+        Store().put(url, "alice", "old")
+        Store().put(url, "bob", "kept")
+        code, out, _ = run(
+            ["login", url, "-u", "alice", "--password-stdin"], capsys, monkeypatch, "new"
+        )
+        assert code == 0
+        assert "Removed the older entry" in out
+        assert [(c.username, c.password) for c in Store().load()] == [("bob", "kept")]
+
+    def test_token_stdin_means_token_username(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--token-stdin stores username __token__."""
+        code, _, err = run(
+            [
+                "login",
+                "https://gitlab.example.com/api/v4/projects/1/packages/pypi/simple",
+                "--token-stdin",
+            ],
+            capsys,
+            monkeypatch,
+            stdin="glpat-xyz\n",
+        )
+        assert code == 0, err
+        stored = Store().find("https://gitlab.example.com/api/v4/projects/1/packages/pypi/simple")
+        assert stored is not None
+        assert (stored.username, stored.password) == ("__token__", "glpat-xyz")
+
+    @pytest.mark.parametrize(
+        ("argv", "says"),
+        [
+            (["login", "https://h.example/simple/"], "--username"),
+            (["login", "https://h.example/simple/", "-u", "alice"], "--password-stdin"),
+        ],
+    )
+    def test_never_prompts_without_a_terminal(
+        self,
+        data: Path,
+        argv: list[str],
+        says: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """No TTY and no flag: a usage error that names the flag to use; nothing stored."""
+        code, out, err = run(argv, capsys, monkeypatch)
+        assert code == EXIT_CODES["usage"]
+        assert "stdin is not a terminal" in err
+        assert says in err
+        assert out == ""
+        assert not (data / "credentials.toml").exists()
+
+    def test_empty_password_refused(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An empty password (or just a newline) is refused; the old entry stays."""
+        Store().put("https://h.example/simple/", "alice", "old")
+        code, _, err = run(
+            ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            stdin="\n",
+        )
+        assert code == EXIT_CODES["usage"]
+        assert "empty" in err
+        stored = Store().find("https://h.example/simple/", "alice")
+        assert stored is not None
+        assert stored.password == "old"
+
+    @pytest.mark.parametrize(
+        ("url", "allowed"),
+        [
+            ("http://pkgs.example.com/simple/", False),
+            ("http://127.0.0.1:8080/simple/", True),
+            ("http://localhost/simple/", True),
+            ("http://[::1]:3141/root/pypi/+simple/", True),
+        ],
+    )
+    def test_plain_http_only_for_loopback(
+        self,
+        data: Path,
+        url: str,
+        allowed: bool,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """http:// is refused for real hosts and allowed for loopback."""
+        code, _, err = run(["login", url, "-u", "a", "--password-stdin"], capsys, monkeypatch, "pw")
+        assert (code == 0) is allowed, err
+        if not allowed:
+            assert "--allow-insecure-http" in err
+            code, _, err = run(
+                ["login", url, "-u", "a", "--password-stdin", "--allow-insecure-http"],
+                capsys,
+                monkeypatch,
+                "pw",
+            )
+            assert code == 0, err
+
+    @pytest.mark.parametrize(
+        ("argv", "says"),
+        [
+            (["login", "pkgs.example.com/simple", "-u", "a", "--password-stdin"], "invalid URL"),
+            (["login", "https:///simple", "-u", "a", "--password-stdin"], "has no host"),
+            (["login", "https://a:pw@h.example/", "--password-stdin"], "contains a password"),
+            (["login", "https://h.example/", "--bogus"], "unrecognized arguments: --bogus"),
+            (["login", "https://h.example/", "--password-stdin", "--token-stdin"], "not allowed"),
+            (["frobnicate"], "invalid choice"),
+            (["check", "https://h.example/", "--timeout", "0"], "above 0"),
+        ],
+    )
+    def test_bad_input_is_one_clear_usage_error(
+        self,
+        data: Path,
+        argv: list[str],
+        says: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Malformed URLs and flags: exit 2, the problem on the first stderr line, no traceback."""
+        code, out, err = run(argv, capsys, monkeypatch, "pw")
+        assert code == EXIT_CODES["usage"]
+        assert says in err.splitlines()[0]
+        assert err.startswith("indexauth: error: ")
+        assert "Traceback" not in err
+        assert out == ""
+        assert "pw" not in err.replace("pw@", "")
+
+    def test_check_refuses_wrong_credentials_before_storing(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """--check: wrong password exits 5 and stores nothing; the right one is stored."""
+        server.route("/private/", users=ALICE)
+        url = server.url("/private/simple/")
+        code, _, err = run(
+            ["login", url, "-u", "alice", "--password-stdin", "--check"],
+            capsys,
+            monkeypatch,
+            SECRET,
+        )
+        assert code == EXIT_CODES["rejected"]
+        assert "nothing was stored" in err
+        assert SECRET not in err
+        assert Store().load() == []
+        code, out, _ = run(
+            ["login", url, "-u", "alice", "--password-stdin", "--check"],
+            capsys,
+            monkeypatch,
+            "wonder-land",
+        )
+        assert code == 0
+        assert "answered 200" in out
+        assert [s.user for s in server.seen] == ["alice", "alice"]
+
+    def test_check_unreachable(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--check against a closed port exits 8 and stores nothing."""
+        url = f"http://127.0.0.1:{closed_port()}/simple/"
+        code, _, err = run(
+            ["login", url, "-u", "a", "--password-stdin", "--check"], capsys, monkeypatch, "x"
+        )
+        assert code == EXIT_CODES["unreachable"]
+        assert "unreachable" in err
+        assert Store().load() == []
+
+    def test_locked_keyring_stores_nothing(
+        self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A locked keyring: one clear error suggesting --store file; the store is untouched."""
+        Store().put("https://h.example/simple/", "bob", "kept")
+        before = Store().path.read_bytes()
+        use_backend(monkeypatch, "kr_backends.LockedKeyring")
+        code, _, err = run(
+            ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            SECRET,
+        )
+        assert code == EXIT_CODES["error"]
+        assert "the keyring is locked" in err.splitlines()[0]
+        assert "--store file" in err
+        assert SECRET not in err
+        assert Store().path.read_bytes() == before
+
+    def test_store_keyring_without_backend(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--store keyring with only the null backend: an error, nothing stored anywhere."""
+        code, _, err = run(
+            [
+                "login",
+                "https://h.example/simple/",
+                "-u",
+                "a",
+                "--password-stdin",
+                "--store",
+                "keyring",
+            ],
+            capsys,
+            monkeypatch,
+            "pw",
+        )
+        assert code == EXIT_CODES["error"]
+        assert "no usable keyring" in err
+        assert not (data / "credentials.toml").exists()
+
+    def test_corrupt_store_is_kept(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A store that does not parse: error with its path, the file byte for byte as it was."""
+        data.mkdir()
+        path = data / "credentials.toml"
+        path.write_bytes(b"[[credential]]\nservice = \n")
+        os.chmod(path, 0o600)
+        code, _, err = run(
+            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            "pw",
+        )
+        assert code == EXIT_CODES["error"]
+        assert str(path) in err
+        assert path.read_bytes() == b"[[credential]]\nservice = \n"
+
+    @pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+    def test_loose_store_refused_until_chmod(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A store others can read: login and logout refuse with the chmod fix; entries stay."""
+        Store().put("https://h.example/simple/", "bob", "kept")
+        os.chmod(Store().path, 0o644)
+        before = Store().path.read_bytes()
+        for argv in (
+            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            ["logout", "https://h.example/simple/"],
+        ):
+            code, _, err = run(argv, capsys, monkeypatch, "pw")
+            assert code == EXIT_CODES["error"]
+            assert f"chmod 600 {Store().path}" in err
+        assert Store().path.read_bytes() == before
+
+
+class TestLogoutToken:
+    """`indexauth logout` and `indexauth token`."""
+
+    def test_token_prints_the_secret_and_logout_removes_it(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """token prints exactly the password; after logout, token exits 3 (missing)."""
+        url = "https://h.example/simple/"
+        Store().put(url, "alice", SECRET)
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, SECRET + "\n")
+        code, out, err = run(["logout", url], capsys, monkeypatch)
+        assert code == 0
+        assert "Removed alice@https://h.example/simple/" in out
+        assert SECRET not in out + err
+        code, out, err = run(["token", url], capsys, monkeypatch)
+        assert code == EXIT_CODES["missing"]
+        assert out == ""
+        assert "indexauth login https://h.example/simple/" in err
+
+    def test_logout_from_keyring(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """logout deletes the keyring entry login made; a second logout exits 3."""
+        url = "https://h.example/simple/"
+        kr.set(url, "alice", "pw")
+        code, out, _ = run(["logout", url], capsys, monkeypatch)
+        assert code == 0
+        assert "from the keyring" in out
+        assert json.loads(kr.path.read_text())[url] == {}
+        code, _, err = run(["logout", url], capsys, monkeypatch)
+        assert code == EXIT_CODES["missing"]
+        assert "tried: keyring" in err
+
+
+class TestCheck:
+    """`indexauth check`: every step of the lookup, then one live request, classified."""
+
+    def test_lists_every_keyring_service_name_never_the_secret(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The entry is under host:port, so each earlier name is tried and listed; ok, exit 0."""
+        server.route("/private/", users={"alice": SECRET})
+        url = server.url("/private/simple/")
+        kr.set(f"127.0.0.1:{server.port}", "alice", SECRET)
+        code, out, err = run(["check", url], capsys, monkeypatch)
+        assert code == 0, out + err
+        names = [
+            url,
+            url.rstrip("/"),
+            f"http://127.0.0.1:{server.port}",
+            f"127.0.0.1:{server.port}",
+        ]
+        keyring_rows = [line.split() for line in out.splitlines() if line.startswith("  keyring ")]
+        assert [row[2] for row in keyring_rows] == [repr(name) for name in names]
+        assert [(row[3], " ".join(row[4:])) for row in keyring_rows] == [
+            ("-", "not found"),
+            ("-", "not found"),
+            ("-", "not found"),
+            ("alice", "found"),
+        ]
+        assert f"=> found: keyring, service '127.0.0.1:{server.port}' (username 'alice')" in out
+        assert "backend kr_backends.JsonFileKeyring" in out
+        assert "indexauth store" in out
+        assert "outcome: ok (exit code 0)" in out
+        assert "1. no Authorization" in out
+        assert "2. Basic" in out
+        assert SECRET not in out + err
+        assert [s.user for s in server.seen] == [None, "alice"]
+
+    def test_json_report(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """--json: attempts with source, where, username and outcome; no secret anywhere."""
+        server.route("/private/", users={"alice": SECRET})
+        url = server.url("/private/simple/")
+        kr.set(url, "alice", SECRET)
+        code, out, err = run(["check", url, "--json"], capsys, monkeypatch)
+        assert code == 0
+        report = json.loads(out)
+        assert report["outcome"] == "ok"
+        assert report["index"]["policy"] == "auto"
+        assert report["realm"] == f"http://127.0.0.1:{server.port}"
+        assert report["found"] == {
+            "source": "keyring keyring (import, backend kr_backends.JsonFileKeyring) "
+            f"service {url!r}",
+            "username": "alice",
+        }
+        assert [a["source"] for a in report["attempts"]][-1] == "keyring"
+        assert report["requests"] == [
+            {"authorization": "none", "status": 401},
+            {"authorization": "basic", "status": 200},
+        ]
+        assert SECRET not in out + err
+
+    @pytest.mark.parametrize(
+        ("route", "stored", "outcome"),
+        [
+            ({"prefix": "/p/", "users": ALICE}, None, "missing"),
+            ({"prefix": "/p/", "users": ALICE}, "wrong", "rejected"),
+            ({"prefix": "/p/", "status": 403}, "wonder-land", "forbidden"),
+            ({"prefix": "/p/", "status": 404}, "wonder-land", "not-found"),
+            ({"prefix": "/p/", "users": ALICE}, "wonder-land", "ok"),
+        ],
+    )
+    def test_outcome_classes_and_exit_codes(
+        self,
+        *,
+        data: Path,
+        server: IndexServer,
+        route: dict[str, object],
+        stored: str | None,
+        outcome: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Each class has its own exit code, and a hint when it is not ok."""
+        server.route(**route)  # type: ignore[arg-type]
+        url = server.url("/p/simple/")
+        if stored is not None:
+            Store().put(url, "alice", stored)
+        code, out, err = run(["check", url], capsys, monkeypatch)
+        assert code == EXIT_CODES[outcome], out + err
+        assert f"outcome: {outcome} (exit code {code})" in out
+        if outcome != "ok":
+            assert "hint: " in out
+        if outcome == "missing":
+            assert f"hint: run `indexauth login {url}`" in out
+
+    def test_incomplete_from_configured_index(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A configured index with a username and no password anywhere: incomplete, exit 4."""
+        server.route("/p/", users=ALICE)
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", server.url("/p/simple/"))
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_USERNAME", "alice")
+        code, out, _ = run(["check", server.url("/p/simple/pkg/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["incomplete"]
+        assert "'corp'" in out
+        assert "environment INDEXAUTH_INDEX_CORP_URL" in out
+
+    def test_policy_never_sends_nothing(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """authenticate='never' on a protected index: missing (3), and the hint names the policy."""
+        server.route("/p/", users=ALICE)
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", server.url("/p/simple/"))
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "never")
+        Store().put(server.url("/p/simple/"), "alice", "wonder-land")
+        code, out, _ = run(["check", server.url("/p/simple/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["missing"]
+        assert "authenticate='never'" in out
+        assert [s.user for s in server.seen] == [None]
+
+    def test_unreachable(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Nothing listening: unreachable, exit 8."""
+        code, out, _ = run(
+            ["check", f"http://127.0.0.1:{closed_port()}/simple/"], capsys, monkeypatch
+        )
+        assert code == EXIT_CODES["unreachable"]
+        assert "outcome: unreachable" in out
+
+    def test_locked_keyring_is_a_source_failure(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A locked keyring and nothing else: source-failed, exit 9, the unlock hint."""
+        server.route("/p/", users=ALICE)
+        use_backend(monkeypatch, "kr_backends.LockedKeyring")
+        code, out, _ = run(["check", server.url("/p/simple/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["source-failed"]
+        assert "failed: the keyring is locked" in out
+        assert "unlock your keyring" in out
+
+    def test_corrupt_store_is_a_source_failure(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A corrupt store and nothing else: exit 9 naming the file; the file is not touched."""
+        server.route("/p/", users=ALICE)
+        data.mkdir()
+        (data / "credentials.toml").write_text("= nope")
+        code, out, _ = run(["check", server.url("/p/simple/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["source-failed"]
+        assert str(data / "credentials.toml") in out
+        assert (data / "credentials.toml").read_text() == "= nope"
+
+
+class TestStatus:
+    """`indexauth status`."""
+
+    def test_json(
+        self,
+        data: Path,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Configured indexes with their origin, keyring, store, hook and the INDEXAUTH gate."""
+        monkeypatch.setenv(
+            "INDEXAUTH_INDEX_CORP_URL", "https://u:pw-in-url@pkgs.example.com/simple/"
+        )
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "always")
+        monkeypatch.setenv("INDEXAUTH", "1")
+        Store().put("https://h.example/", "a", "b")
+        code, out, err = run(["status", "--json"], capsys, monkeypatch)
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["indexes"] == [
+            {
+                "name": "corp",
+                "url": "https://pkgs.example.com/simple/",
+                "policy": "always",
+                "origin": "environment INDEXAUTH_INDEX_CORP_URL",
+            }
+        ]
+        assert report["store"] == {
+            "path": str(data / "credentials.toml"),
+            "exists": True,
+            "entries": 1,
+            "problem": None,
+        }
+        assert report["hook"]["enabled"] is True
+        assert report["hook"]["path"].endswith("indexauth.pth")
+        assert report["keyring"]["backend"] == "backend keyring.backends.null.Keyring"
+        assert "pw-in-url" not in out + err
+
+    def test_text_is_aligned(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Plain text: labels padded to one column, the gate shown as disabled when unset."""
+        monkeypatch.setenv("INDEXAUTH", "0")
+        code, out, _ = run(["status"], capsys, monkeypatch)
+        assert code == 0
+        lines = {
+            line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")
+        }
+        assert lines["INDEXAUTH"].startswith("INDEXAUTH  disabled (INDEXAUTH='0')")
+        assert lines["store"].startswith("store      ")
+        assert "no file yet" in lines["store"]
+
+
+class TestConsoleScript:
+    """The installed `indexauth` script and `python -m indexauth`."""
+
+    def test_login_token_check_through_the_script(self, data: Path, server: IndexServer) -> None:
+        """A real login via a pipe, then token and check, each a separate process."""
+        server.route("/p/", users={"alice": SECRET})
+        url = server.url("/p/simple/")
+        done = script("login", url, "--username", "alice", "--password-stdin", stdin=SECRET + "\n")
+        assert done.returncode == 0, done.stderr
+        assert SECRET not in done.stdout + done.stderr
+        done = script("token", url)
+        assert (done.returncode, done.stdout) == (0, SECRET + "\n")
+        done = script("check", url)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert SECRET not in done.stdout + done.stderr
+
+    def test_concurrent_logins_lose_nothing(self, data: Path) -> None:
+        """Six `indexauth login` processes at once: all six entries are in the store."""
+        procs = [
+            subprocess.Popen(
+                [
+                    "indexauth",
+                    "login",
+                    f"https://h{i}.example/simple/",
+                    "-u",
+                    f"user{i}",
+                    "--password-stdin",
+                    "--store",
+                    "file",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(6)
+        ]
+        results = [p.communicate(f"pw{i}", timeout=60) for i, p in enumerate(procs)]
+        assert [p.returncode for p in procs] == [0] * 6, results
+        assert sorted((c.username, c.password) for c in Store().load()) == [
+            (f"user{i}", f"pw{i}") for i in range(6)
+        ]
+
+    def test_no_tty_error_through_the_script(self, data: Path) -> None:
+        """Without a terminal and without flags the script exits 2 with the flag to use."""
+        done = script("login", "https://h.example/simple/", "-u", "alice")
+        assert done.returncode == 2
+        assert "--password-stdin" in done.stderr
+        assert len(done.stderr.splitlines()) == 2  # what, then the hint
+
+    def test_undecodable_stdin_is_a_usage_error(self, data: Path) -> None:
+        """Bytes that are not UTF-8 on stdin: exit 2, no traceback, nothing stored."""
+        done = subprocess.run(
+            ["indexauth", "login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            input=b"\xff\xfe\xfa",
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHONUTF8": "1"},
+        )
+        assert done.returncode == 2, done.stderr
+        assert b"Traceback" not in done.stderr
+        assert not (data / "credentials.toml").exists()
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["login", "https://h.example/simple/", "-u", "a", "--password-stdin"],
+            ["logout", "https://h.example/simple/"],
+        ],
+    )
+    def test_hanging_keyring_is_cut_off(self, data: Path, argv: list[str]) -> None:
+        """A keyring that never answers: exit 1 after --timeout, naming the unlock prompt."""
+        done = subprocess.run(
+            ["indexauth", *argv, "--timeout", "0.5"],
+            input="pw",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHON_KEYRING_BACKEND": "kr_cli_backends.HangingKeyring"},
+        )
+        assert done.returncode == 1, done.stderr
+        assert "did not answer within 0.5 s" in done.stderr
+        assert not (data / "credentials.toml").exists()
+
+    def test_python_dash_m_and_version(self) -> None:
+        """`python -m indexauth --version` works like the script."""
+        done = subprocess.run(
+            [sys.executable, "-m", "indexauth", "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0
+        assert done.stdout.startswith("indexauth ")
+
+    def test_demo_offline_without_keyring(self, tmp_path: Path) -> None:
+        """`indexauth demo` runs every step against its local index and exits 0."""
+        done = script("demo")
+        assert done.returncode == 0, done.stdout + done.stderr
+        for step in ("1. Lazy", "2. Eager", "3. Missing", "4. Rejected"):
+            assert step in done.stdout
+        assert "raised MissingCredentialsError" in done.stdout
+        assert "raised CredentialsRejectedError" in done.stdout
+        assert "!!" not in done.stdout
+
+
+def test_demo_in_process_restores_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """main(["demo"]) works in process and leaves os.environ as it found it."""
+    before = dict(os.environ)
+    code, out, _ = run(["demo"], capsys, monkeypatch)
+    assert code == 0, out
+    assert "server saw GET /simple/demo-package/  no Authorization" in out
+    assert dict(os.environ) == before
