@@ -37,7 +37,7 @@ def main() -> None:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path == "/_stats":
                 with lock:
                     return self._send(200, json.dumps(stats).encode())

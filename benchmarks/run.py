@@ -56,7 +56,15 @@ class Row:
         spread = f"{self.low:.3f} .. {self.high:.3f}" if self.low is not None else ""
         verdict = {True: "met", False: "MISSED", None: ""}[self.met]
         value = f"{self.value:.3f}" if self.unit == "x" else f"{self.value:g}"
-        return [self.figure, self.name, f"{value} {self.unit}".strip(), spread, self.target, verdict, self.note]
+        return [
+            self.figure,
+            self.name,
+            f"{value} {self.unit}".strip(),
+            spread,
+            self.target,
+            verdict,
+            self.note,
+        ]
 
 
 def ratio_row(figure: str, name: str, ratios: list[float], limit: float | None, note: str = "") -> Row:
@@ -167,7 +175,17 @@ def build_venvs(tmp: Path) -> tuple[Path, Path]:
     for venv in (bare, ours):
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(ours / "bin" / "python"), "install", "-q", "--no-deps", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(ours / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
         check=True,
     )
     return bare / "bin" / "python", ours / "bin" / "python"
@@ -181,7 +199,10 @@ def figure_startup(quick: bool) -> list[Row]:
         env = {k: v for k, v in os.environ.items() if k not in ("INDEXAUTH", "PYTHONPATH")}
         site = subprocess.run(
             [str(ours), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True, env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         ).stdout.strip()
         has_hook = (Path(site) / "indexauth.pth").exists()
 
@@ -214,13 +235,16 @@ def figure_startup(quick: bool) -> list[Row]:
             )
         code = (
             "import sys, time; before = set(sys.modules); t = time.perf_counter(); import indexauth;"
-            " t = time.perf_counter() - t; heavy = sorted({'requests','httpx','httpx2','keyring','wrapt','anyio'}"
+            " t = time.perf_counter() - t;"
+            " heavy = sorted({'requests','httpx','httpx2','keyring','wrapt','anyio'}"
             " & set(sys.modules)); new = len(set(sys.modules) - before);"
             " print(t, new, ','.join(heavy))"
         )
         times, new, heavy = [], 0, ""
         for _ in range(10 if quick else 30):
-            out = subprocess.run([str(ours), "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split(" ")
+            out = subprocess.run(
+                [str(ours), "-c", code], capture_output=True, text=True, check=True, env=env
+            ).stdout.split(" ")
             times.append(float(out[0]) * 1000)
             new, heavy = int(out[1]), out[2].strip()
         rows.append(
@@ -266,7 +290,14 @@ def figure_per_request(quick: bool) -> list[Row]:
             return lambda: timed(lambda: [session.get(u).raise_for_status() for u in urls])
 
         block(plain)(), block(ours)()
-        rows.append(ratio_row("3 per request", f"requests, {n} keep-alive GETs", interleave(block(plain), block(ours), blocks), 1.05))
+        rows.append(
+            ratio_row(
+                "3 per request",
+                f"requests, {n} keep-alive GETs",
+                interleave(block(plain), block(ours), blocks),
+                1.05,
+            )
+        )
 
         try:
             import httpx
@@ -286,7 +317,14 @@ def figure_per_request(quick: bool) -> list[Row]:
             return lambda: timed(lambda: [client.get(u).raise_for_status() for u in urls])
 
         hblock(hplain)(), hblock(hours)()
-        rows.append(ratio_row("3 per request", f"httpx sync, {n} keep-alive GETs", interleave(hblock(hplain), hblock(hours), blocks), 1.05))
+        rows.append(
+            ratio_row(
+                "3 per request",
+                f"httpx sync, {n} keep-alive GETs",
+                interleave(hblock(hplain), hblock(hours), blocks),
+                1.05,
+            )
+        )
 
         async def async_ratios() -> list[float]:
             aplain = httpx.AsyncClient(headers={"Authorization": BASIC})
@@ -311,7 +349,9 @@ def figure_per_request(quick: bool) -> list[Row]:
             await aplain.aclose(), await aours.aclose()
             return ratios
 
-        rows.append(ratio_row("3 per request", f"httpx async, {n} keep-alive GETs", asyncio.run(async_ratios()), 1.05))
+        rows.append(
+            ratio_row("3 per request", f"httpx async, {n} keep-alive GETs", asyncio.run(async_ratios()), 1.05)
+        )
     return rows
 
 
@@ -344,7 +384,10 @@ def figure_workload(quick: bool) -> list[Row]:
             wall, stats, calls = run(session)
             results[policy] = wall
             target_challenges = 1 if policy == "auto" else 0
-            ok = stats.get("challenges", 0) <= target_challenges and adapter.authenticator.resolver.lookups == 1
+            ok = (
+                stats.get("challenges", 0) <= target_challenges
+                and adapter.authenticator.resolver.lookups == 1
+            )
             rows.append(
                 Row(
                     "4 workload",
@@ -353,7 +396,8 @@ def figure_workload(quick: bool) -> list[Row]:
                     "requests",
                     target=f"<= {target_challenges} challenge, 1 lookup",
                     met=ok,
-                    note=f"{stats.get('challenges', 0)} challenges, {adapter.authenticator.resolver.lookups} lookup "
+                    note=f"{stats.get('challenges', 0)} challenges, "
+                    f"{adapter.authenticator.resolver.lookups} lookup "
                     f"({calls} keyring calls), {wall * 1000:.0f} ms",
                     extra={"stats": stats, "keyring_calls": calls, "wall_s": wall},
                 )
@@ -462,7 +506,8 @@ def figure_concurrency(quick: bool) -> list[Row]:
                 "lookups",
                 target="exactly 1",
                 met=lookups == 1,
-                note=f"{calls} keyring call(s); cold {cold * 1000:.0f} ms vs warm {warm * 1000:.0f} ms = {cold / warm:.2f}x",
+                note=f"{calls} keyring call(s); cold {cold * 1000:.0f} ms vs warm "
+                f"{warm * 1000:.0f} ms = {cold / warm:.2f}x",
             )
         )
     return rows
@@ -475,15 +520,16 @@ def figure_keyring_command(quick: bool) -> list[Row]:
     """A full miss over every service name, against one `keyring` call."""
     import shutil
 
+    import indexauth
     from indexauth._keyring import KeyringCommandSource
     from indexauth._resolver import Resolver
     from indexauth._sources import Target
 
-    import indexauth
-
     exe = shutil.which("keyring", path=str(Path(sys.executable).parent)) or shutil.which("keyring")
     if exe is None:
-        return [Row("6 keyring command", "full miss / one call", 0, "", note="not measured: no keyring command")]
+        return [
+            Row("6 keyring command", "full miss / one call", 0, "", note="not measured: no keyring command")
+        ]
     set_keyring({})
     index = indexauth.Index("http://127.0.0.1:8765/simple/")
     names = len(Target(index, index.realm).service_names)
@@ -492,7 +538,9 @@ def figure_keyring_command(quick: bool) -> list[Row]:
         return timed(
             lambda: subprocess.run(
                 [exe, "--mode", "creds", "--output", "json", "get", "http://127.0.0.1:8765/simple/"],
-                capture_output=True, stdin=subprocess.DEVNULL, check=False,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
         )
 
@@ -502,7 +550,12 @@ def figure_keyring_command(quick: bool) -> list[Row]:
     rounds = 6 if quick else 12
     ours = KeyringCommandSource(executable=exe)
     rows = [
-        ratio_row("6 keyring command", f"full miss over {names} names / one keyring call", interleave(one_call, full_miss(ours), rounds), 1.5)
+        ratio_row(
+            "6 keyring command",
+            f"full miss over {names} names / one keyring call",
+            interleave(one_call, full_miss(ours), rounds),
+            1.5,
+        )
     ]
     with tempfile.TemporaryDirectory() as tmp:
         wrapper = Path(tmp) / "keyring"
@@ -511,8 +564,10 @@ def figure_keyring_command(quick: bool) -> list[Row]:
         rows.append(
             ratio_row(
                 "6 keyring command",
-                f"for information: name by name (a wrapped command) / one call",
-                interleave(one_call, full_miss(KeyringCommandSource(executable=str(wrapper))), max(rounds // 2, 3)),
+                "for information: name by name (a wrapped command) / one call",
+                interleave(
+                    one_call, full_miss(KeyringCommandSource(executable=str(wrapper))), max(rounds // 2, 3)
+                ),
                 None,
                 "what a process per name costs",
             )
@@ -552,7 +607,10 @@ def figure_memory(quick: bool) -> list[Row]:
         for kind in ("plain", "ours"):
             done = subprocess.run(
                 [sys.executable, __file__, "--child-memory", kind, base, str(n)],
-                capture_output=True, text=True, check=True, env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             )
             out[kind] = json.loads(done.stdout)
     growth = {k: v[str(n)] - v["1000"] for k, v in out.items()}
@@ -583,7 +641,9 @@ FIGURES = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the figures, print the table, write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--only", nargs="*", choices=sorted(FIGURES), help="run only these figures")

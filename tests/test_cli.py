@@ -462,7 +462,7 @@ class TestCheck:
         assert report["index"]["policy"] == "auto"
         assert report["realm"] == f"http://127.0.0.1:{server.port}"
         assert report["found"] == {
-            "source": "keyring keyring (import, backend kr_backends.JsonFileKeyring) "
+            "source": "keyring (import, backend kr_backends.JsonFileKeyring) "
             f"service {url!r}",
             "username": "alice",
         }

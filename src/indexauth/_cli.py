@@ -216,7 +216,7 @@ def _keyring_for_writing() -> tuple[Any | None, str]:
         return None, "keyring is not installed (pip install 'indexauth[keyring]')"
     try:
         backend = keyring.get_keyring()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any backend may fail to load; reported, not raised
         return None, f"no backend could be loaded ({type(exc).__name__})"
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     module = type(backend).__module__
@@ -238,7 +238,7 @@ def _keyring_label(provider: str, timeout: float) -> tuple[str, str]:
         return f"{provider}: none available", "keyring is not installed and not on PATH"
     if isinstance(source, KeyringImportSource):
         label = source.describe()
-        return f"{provider} -> import", label.removeprefix("keyring (import, ").removesuffix(")")
+        return f"{provider} -> import", label.removeprefix("(import, ").removesuffix(")")
     assert isinstance(source, KeyringCommandSource)  # noqa: S101 - the only other kind
     return f"{provider} -> subprocess", source.executable() or "not on PATH"
 
@@ -252,7 +252,7 @@ def _in_time(call: Callable[[], T], timeout: float, doing: str) -> T:
     def run() -> None:
         try:
             box.append(call())
-        except BaseException as exc:  # handed to the caller's thread, raised there
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
             errors.append(exc)
 
     worker = threading.Thread(target=run, name="indexauth-keyring", daemon=True)
@@ -285,7 +285,7 @@ def _keyring_error(exc: Exception, doing: str) -> CliError:
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     # A redirect is reported, never followed: urllib would carry Authorization to any host.
-    def redirect_request(  # noqa: PLR0917 - the standard library's signature
+    def redirect_request(
         self,
         req: urllib.request.Request,
         fp: IO[bytes],
@@ -449,7 +449,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             )
         except CliError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a backend may raise anything
             raise _keyring_error(exc, "storing the password; nothing was stored") from None
         _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
         # The store comes before keyring in the chain: an old entry there would win.
@@ -492,7 +492,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
                 removed.append(f"{cred.username}@{url} from the keyring ({backend})")
         except CliError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a backend may raise anything
             raise _keyring_error(exc, "removing the password") from None
     store = Store()
     tried.append(f"indexauth store {store.path}")
