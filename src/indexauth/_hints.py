@@ -46,9 +46,19 @@ def rejected_hint(target: Target, source: str, status: int) -> str:
             "read_package_registry)"
         )
     url = target.index.url if target.index is not None else str(target.realm)
+    what = f"the password or token from {source} is wrong or expired"
+    if source.startswith("environment "):
+        variable = source.removeprefix("environment ").replace("USERNAME/_PASSWORD", "PASSWORD")
+        return f"{what}: set the right one in {variable}"
+    if source.startswith("index URL"):
+        return f"{what}: fix the userinfo in the configured index URL"
+    if source.startswith("the request itself"):
+        return f"{what}: the caller set it; indexauth sends a request's own credentials as they are"
+    if source.startswith("netrc "):
+        return f"{what}: fix its entry in {source.removeprefix('netrc ')}"
     return (
-        f"the password or token from {source} is wrong or expired: replace it there "
-        f"(run `indexauth login {url}`; for keyring: `keyring set {_service(target)} USERNAME`)"
+        f"{what}: replace it: `indexauth login {url}`, "
+        f"or for keyring `keyring set {_service(target)} USERNAME`"
     )
 
 
