@@ -38,6 +38,7 @@ class IndexAuthAdapter(HTTPAdapter):
         keyring_provider: str = "auto",
         keyring_timeout: float = DEFAULT_TIMEOUT,
         netrc: bool = True,
+        store: bool = True,
         raise_on_failure: bool = True,
         authenticator: Authenticator | None = None,
     ) -> None:
@@ -46,6 +47,7 @@ class IndexAuthAdapter(HTTPAdapter):
             keyring_provider=keyring_provider,
             keyring_timeout=keyring_timeout,
             netrc=netrc,
+            store=store,
             authenticator=authenticator,
         )
         self.inner = inner if inner is not None else HTTPAdapter()
