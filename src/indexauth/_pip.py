@@ -249,7 +249,9 @@ def pip_error(error: IndexAuthError) -> BaseException:
         from pip._vendor.rich.text import Text  # noqa: PLC0415
     except ImportError:
         return SystemExit(f"error: {error.reference}\n\n{error.render()}")
-    context = "\n".join(f"tried: {attempt}" for attempt in error.attempts) or None
+    context = "\n".join(
+        ("tried: " if i == 0 else "       ") + str(attempt) for i, attempt in enumerate(error.attempts)
+    )
     return DiagnosticPipError(
         reference=error.reference,
         message=Text(error.summary),
