@@ -295,10 +295,10 @@ def test_unset_leaves_pip_alone(venv: Path, env: Env, front: Front) -> None:
     probe = (
         "import sys, pip._internal.network.session as s, requests;"
         "print(sorted(m for m in sys.modules if 'indexauth' in m),"
-        " s.PipSession.__init__.__module__, requests.Session.__init__.__module__)"
+        " [hasattr(c.__init__, '__wrapped__') for c in (s.PipSession, requests.Session)])"
     )
     done = run(venv, env, "-c", probe)
-    assert done.stdout.split() == ["[]", "pip._internal.network.session", "requests.sessions"]
+    assert done.stdout.strip() == "[] [False, False]", output(done)
     url = front.url("a").replace("http://", "http://alice:pw-a@")
     done = pip(venv, env, "--index-url", url, "demo")
     assert done.returncode == 0, output(done)

@@ -22,6 +22,7 @@ find a version".
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -69,13 +70,13 @@ def patch(module: ModuleType) -> None:
         except Exception as exc:
             _indexauth_startup.warn(exc)
 
+    @functools.wraps(original_mount)
     def mount(self: Any, prefix: str, adapter: Any) -> None:  # noqa: ANN401
         state = self.__dict__.get("_indexauth")
         if state is not None:
             adapter = state.wrap(prefix, adapter)
         original_mount(self, prefix, adapter)
 
-    __init__.__doc__ = original_init.__doc__
     _patch.replace(session_class, "__init__", __init__)
     _patch.replace(session_class, "mount", mount)
 
