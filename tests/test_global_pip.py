@@ -404,3 +404,39 @@ def test_requests_session_in_global_mode(venv: Path, env: Env, front: Front) -> 
     done = run(venv, env, "-c", program)
     assert done.returncode == 0, output(done)
     assert done.stdout.split() == ["IndexAuthAdapter", "200", "HTTPAdapter", "401"]
+
+
+def test_requirements_file_index_url(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, tmp_path: Path
+) -> None:
+    """`-i` inside a requirements file replaces pip's index list; that index authenticates."""
+    kr.set(front.url("b"), "bob", "pw-b")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"-i {front.url('b')}\nbdemo\n", "utf-8")
+    done = pip(venv, env, "--index-url", front.url("a"), "-r", str(requirements))
+    assert done.returncode == 0, output(done)
+    assert any(h.user == "bob" and "/packages/bdemo" in h.path for h in front.under("b"))
+    assert front.under("a") == []
+
+
+def test_keyring_provider_disabled_is_respected(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """pip's --keyring-provider disabled: keyring is never asked, and the warning says so."""
+    url = front.url("a")
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--keyring-provider", "disabled", "--index-url", url, "demo")
+    assert_clean_failure(done)
+    assert kr.lookups() == []
+    assert "no credentials found" in output(done)
+    assert "service '" not in output(done)
+
+
+def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) -> None:
+    """A broken user config: one warning naming the file and the value; pip carries on."""
+    user_config('[[index]]\nurl = "https://x.example/simple/"\nauthenticate = "sometimes"\n')
+    url = front.url("a").replace("http://", "http://alice:pw-a@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    assert done.stderr.count("indexauth: the global configuration is ignored") == 1
+    assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr

@@ -75,7 +75,7 @@ def load(
         env_indexes,
         _from_uv_env(environ),
         _from_uv_project(directory),
-        _from_file(config_path(environ)),
+        _from_file(config_path(environ), explicit=bool(environ.get("INDEXAUTH_CONFIG"))),
     ]
     merged = merge(*layers)
     return tuple(_override(index, overrides) for index in merged)
@@ -227,9 +227,9 @@ def _from_uv_project(directory: Path) -> list[Index]:
     return _tables(pyproject, tables, "[[tool.uv.index]]", _UV_KEYS | _OWN_KEYS)
 
 
-def _from_file(path: Path) -> list[Index]:
+def _from_file(path: Path, *, explicit: bool) -> list[Index]:
     if not path.is_file():
-        if os.environ.get("INDEXAUTH_CONFIG") and str(path) == os.environ["INDEXAUTH_CONFIG"]:
+        if explicit:
             raise ConfigurationError(
                 f"INDEXAUTH_CONFIG names {path}, which does not exist",
                 hint="create the file or unset INDEXAUTH_CONFIG",
