@@ -12,7 +12,7 @@ from kr_backends import JsonFileKeyring
 
 
 class ProbingKeyring(JsonFileKeyring):
-    """Requests `INDEXAUTH_TEST_PROBE` anonymously (recording the status), then answers from the file."""
+    """Requests `INDEXAUTH_TEST_PROBE` anonymously, records the status, then answers."""
 
     def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
         status = requests.get(os.environ["INDEXAUTH_TEST_PROBE"], timeout=30).status_code

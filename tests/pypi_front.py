@@ -76,7 +76,7 @@ class Front:
         statuses: list[int] = []
 
         def recording_start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            statuses.append(int(status.split()[0]))
+            statuses.append(int(status.split(maxsplit=1)[0]))
             return start(status, headers, *exc)
 
         result = app(environ, recording_start)
@@ -143,7 +143,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -185,7 +185,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     files = {
         name + ".py": "BUILT = True\\n",
         dist + "/METADATA": "Metadata-Version: 2.1\\nName: " + name + "\\nVersion: 1.0\\n",
-        dist + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: privbackend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+        dist + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: privbackend\\n"
+        "Root-Is-Purelib: true\\nTag: py3-none-any\\n",
     }
     files[dist + "/RECORD"] = "".join(p + ",,\\n" for p in files) + dist + "/RECORD,,\\n"
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:

@@ -76,7 +76,7 @@ def test_install_uninstall_restore_exactly() -> None:
 
 
 def test_install_patches_modules_imported_later() -> None:
-    """Modules imported after install() are patched as their import finishes, and not after uninstall."""
+    """Modules imported after install() are patched on import; after uninstall() they are not."""
     out = python(
         """
         import sys, indexauth

@@ -74,7 +74,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """pypiserver indexes: /a/ (alice), /b/ (bob), /gl/ (alice, 404 when anonymous), /al/ (alice)."""
+    """pypiserver indexes: /a/, /al/ (alice), /b/ (bob), /gl/ (alice; 404 when anonymous)."""
     base = tmp_path_factory.mktemp("indexes")
     a, b = base / "a", base / "b"
     a.mkdir()
@@ -166,7 +166,7 @@ def assert_clean_failure(done: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_keyring_lazy_success(venv: Path, env: Env, front: Front, kr: KeyringStore) -> None:
-    """keyring credentials: one anonymous 401, one lookup, then credentials up front for the file."""
+    """keyring: one anonymous 401, one lookup, then credentials up front for the file."""
     url = front.url("a")
     kr.set(url, "alice", "pw-a")
     done = pip(venv, env, "--index-url", url, "demo")
@@ -203,7 +203,7 @@ def test_netrc_success(venv: Path, env: Env, front: Front, tmp_path: Path) -> No
 
 
 def test_missing_credentials_one_warning(venv: Path, env: Env, front: Front) -> None:
-    """Nothing anywhere: one warning naming index, sources, service names and fix, then pip's error."""
+    """Nothing found: one warning (index, sources, service names, fix), then pip's error."""
     url = front.url("a")
     done = pip(venv, env, "--index-url", url, "demo")
     assert_clean_failure(done)
@@ -266,7 +266,7 @@ def test_two_indexes_on_one_host(
 def test_always_sends_nothing_anonymous(
     venv: Path, env: Env, front: Front, kr: KeyringStore
 ) -> None:
-    """authenticate = "always" from the user config, for an index pip knows by URL: no anonymous request."""
+    """authenticate = "always" from the user config for pip's index URL: nothing anonymous."""
     url = front.url("al")
     user_config(f'[[index]]\nname = "team"\nurl = "{url}"\nauthenticate = "always"\n')
     kr.set(url, "alice", "pw-a")
@@ -365,7 +365,7 @@ def test_failing_hook_does_not_break_pip(
 def test_build_dependency_from_private_index(
     venv: Path, env: Env, front: Front, kr: KeyringStore
 ) -> None:
-    """An sdist whose build backend lives only on the private index: pip's build child authenticates."""
+    """An sdist whose build backend is only on the private index: the build child authenticates."""
     url = front.url("a")
     kr.set(url, "alice", "pw-a")
     done = pip(venv, env, "--index-url", url, "needsbackend")
@@ -376,7 +376,7 @@ def test_build_dependency_from_private_index(
 def test_keyring_backend_making_requests_does_not_loop(
     venv: Path, env: Env, front: Front, kr: KeyringStore
 ) -> None:
-    """A keyring backend that itself requests the index (as Azure's does) cannot re-enter our lookup."""
+    """A keyring backend that requests the index itself (as Azure's does) cannot re-enter."""
     url = front.url("a")
     kr.set(url, "alice", "pw-a")
     env.update(PYTHON_KEYRING_BACKEND="kr_global.ProbingKeyring", INDEXAUTH_TEST_PROBE=url)
@@ -387,7 +387,7 @@ def test_keyring_backend_making_requests_does_not_loop(
 
 
 def test_requests_session_in_global_mode(venv: Path, env: Env, front: Front) -> None:
-    """A plain requests.Session authenticates to a configured index; an adapter you mount is yours."""
+    """A requests.Session authenticates to a configured index; an adapter you mount is yours."""
     env.update(
         INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
         INDEXAUTH_INDEX_PRIV_USERNAME="alice",

@@ -87,8 +87,9 @@ def test_url_only_index_takes_its_policy_from_a_same_url_entry() -> None:
 @pytest.mark.parametrize(
     ("env", "files", "message"),
     [
-        ({"INDEXAUTH_INDEX_X_URL": "https://x/simple", "INDEXAUTH_INDEX_X_AUTHENTICATE": "sometimes"},
-         {}, "INDEXAUTH_INDEX_X_AUTHENTICATE has an invalid value 'sometimes'"),
+        ({"INDEXAUTH_INDEX_X_URL": "https://x/simple",
+          "INDEXAUTH_INDEX_X_AUTHENTICATE": "sometimes"}, {},
+         "INDEXAUTH_INDEX_X_AUTHENTICATE has an invalid value 'sometimes'"),
         ({"INDEXAUTH_INDEX_X_URL": "ftp://x/simple"}, {}, "INDEXAUTH_INDEX_X_URL is not a usable"),
         ({"UV_INDEX": "a=notaurl"}, {}, "UV_INDEX has an entry that is not a usable index URL"),
         ({}, {"c.toml": "[[index]\nurl = 1"}, "c.toml is not valid TOML"),
@@ -119,7 +120,7 @@ def test_invalid_configuration_names_the_culprit(
 
 def test_missing_explicit_config_file(tmp_path: Path) -> None:
     """INDEXAUTH_CONFIG naming a file that does not exist is an error, not silence."""
-    with pytest.raises(ConfigurationError, match="INDEXAUTH_CONFIG names .*nope.toml"):
+    with pytest.raises(ConfigurationError, match=r"INDEXAUTH_CONFIG names .*nope\.toml"):
         load({"INDEXAUTH_CONFIG": str(tmp_path / "nope.toml")}, tmp_path)
 
 

@@ -250,9 +250,8 @@ def pip_error(error: IndexAuthError) -> BaseException:
         from pip._vendor.rich.text import Text  # noqa: PLC0415
     except ImportError:
         return SystemExit(f"error: {error.reference}\n\n{error.render()}")
-    context = "\n".join(
-        ("tried: " if i == 0 else "       ") + str(attempt) for i, attempt in enumerate(error.attempts)
-    )
+    lines = [("tried: " if i == 0 else "       ") + str(a) for i, a in enumerate(error.attempts)]
+    context = "\n".join(lines)
     return DiagnosticPipError(
         reference=error.reference,
         message=Text(error.summary),
