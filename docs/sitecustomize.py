@@ -1,1 +1,2 @@
-import _indexauth_startup; _indexauth_startup.install()  # noqa: E702, I001 - indexauth global mode
+# indexauth global mode without the .pth file; INDEXAUTH=1 still decides.
+import _indexauth_startup; _indexauth_startup.install()  # noqa: E702

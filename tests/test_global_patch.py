@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from conftest import TESTS
 
 
@@ -171,3 +173,23 @@ def test_pip_keyring_provider_and_index_urls_reach_the_flow() -> None:
         "['https://a.example/simple/']",
         "['https://b.example/simple/'] ['index URL', 'environment', 'netrc']",
     ]
+
+
+def test_httpx_clients_wrapped_unless_transport_given() -> None:
+    """httpx clients get our transport around their own; one you pass is left alone."""
+    pytest.importorskip("httpx")
+    pytest.importorskip("indexauth._httpx")
+    out = python(
+        """
+        import indexauth
+        indexauth.install()
+        import httpx
+        from indexauth import _patch
+        mine = httpx.HTTPTransport()
+        print(type(httpx.Client()._transport).__name__,
+              httpx.Client(transport=mine)._transport is mine)
+        indexauth.uninstall()
+        print(type(httpx.Client()._transport).__name__, _patch.patched())
+        """
+    )
+    assert out.splitlines() == ["IndexAuthTransport True", "HTTPTransport []"]

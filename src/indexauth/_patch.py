@@ -13,8 +13,9 @@ What gets wrapped:
   (`https://`, `http://`), wrapped, so proxies from the environment and
   everything else the session does keep working. An adapter you mount
   yourself afterwards is yours: it is not wrapped.
-- `httpx`/`httpx2` clients built without an explicit `transport=`: their own
-  transport and proxy mounts, through `indexauth._httpx.wrap_client`.
+- `httpx`/`httpx2` clients built without an explicit `transport=` or
+  `mounts=`: their own transport and proxy mounts, through
+  `indexauth._httpx.wrap_client` (skipped while that driver is not installed).
 
 Global adapters return a refused response with its diagnosis attached and
 logged (`raise_on_failure=False`), so programs that handle 401 themselves
@@ -261,8 +262,8 @@ def _client_init(original: Callable[..., None], wrap: Callable[..., Any]) -> Cal
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
         original(self, *args, **kwargs)
-        if kwargs.get("transport") is not None:
-            return  # the caller's own transport is respected
+        if kwargs.get("transport") is not None or kwargs.get("mounts"):
+            return  # the caller's own transports are respected
         try:
             wrap(self, authenticator=global_authenticator(), raise_on_failure=False)
         except Exception as exc:
