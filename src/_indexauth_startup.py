@@ -14,14 +14,17 @@ process of the environment that has the variable set.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
-from collections.abc import Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
-from typing import Any
+
+# Not `typing.TYPE_CHECKING`: importing typing would double this module's start-up cost.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
 
 __all__ = ["enabled", "install", "unwatch", "watch"]
 
@@ -78,12 +81,15 @@ def warn(exc: BaseException) -> None:
         if _warned:
             return
         _warned = True
-    with contextlib.suppress(Exception):  # no stderr (pythonw): stay silent rather than fail
+    # contextlib.suppress would cost an import at every start; no stderr (pythonw): stay silent.
+    try:  # noqa: SIM105
         sys.stderr.write(
-            f"indexauth: the INDEXAUTH=1 start-up hook failed and is off in this process "
+            f"indexauth: global mode (INDEXAUTH=1) failed and is skipped here "
             f"({type(exc).__name__}: {exc}); unset INDEXAUTH to silence this, or reinstall "
             "indexauth\n"
         )
+    except Exception:  # noqa: S110
+        pass
 
 
 def _apply(name: str, module: ModuleType) -> None:

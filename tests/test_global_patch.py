@@ -193,3 +193,24 @@ def test_httpx_clients_wrapped_unless_transport_given() -> None:
         """
     )
     assert out.splitlines() == ["IndexAuthTransport True", "HTTPTransport []"]
+
+
+def test_unsupported_pip_is_a_warning_not_a_crash() -> None:
+    """A pip older than supported: one warning, PipSession untouched, pip still imports."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import pip
+            pip.__version__ = "22.0.4"
+            import indexauth
+            indexauth.install()
+            import pip._internal.network.session as ps
+            ps.PipSession()
+            print(hasattr(ps.PipSession.__init__, "__wrapped__"))
+            """
+        )],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert done.stderr.count("indexauth: pip 22.0 is not supported (needs pip >= 23.1)") == 1

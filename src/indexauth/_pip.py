@@ -92,17 +92,16 @@ def _unsupported(version: tuple[int, ...], missing: list[str]) -> None:
     if _warned_unsupported:
         return
     _warned_unsupported = True
-    shown = ".".join(map(str, version))
-    logger.warning(
-        "indexauth: pip %s is not supported (needs pip >= %s%s); pip runs without indexauth. "
-        "Upgrade pip: python -m pip install -U pip",
-        shown,
-        ".".join(map(str, MIN_PIP)),
-        f"; missing {', '.join(missing)}" if missing and version >= MIN_PIP else "",
+    detail = f"; missing {', '.join(missing)}" if missing and version >= MIN_PIP else ""
+    message = (
+        f"indexauth: pip {'.'.join(map(str, version))} is not supported (needs pip >= "
+        f"{'.'.join(map(str, MIN_PIP))}{detail}); pip runs without indexauth. "
+        "Upgrade pip: python -m pip install -U pip"
     )
-    # Before pip configured logging, stderr is the only way to be seen.
-    if not logging.getLogger().handlers:
-        sys.stderr.write(f"indexauth: pip {shown} is not supported; pip runs without indexauth\n")
+    if logging.getLogger().handlers:
+        logger.warning("%s", message)
+    else:  # pip has not configured logging yet: stderr is the only way to be seen
+        sys.stderr.write(message + "\n")
 
 
 def _adopt(session: Any) -> None:  # noqa: ANN401 - a PipSession
