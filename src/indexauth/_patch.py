@@ -80,6 +80,10 @@ def uninstall() -> None:
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+        # A later install() reads the configuration afresh and starts a new credential cache.
+        _resolvers.clear()
+    settings.cache_clear()
+    global_authenticator.cache_clear()
 
 
 def replace(owner: Any, name: str, value: Any) -> bool:  # noqa: ANN401 - classes of any library
