@@ -28,6 +28,7 @@ from ._urls import redact
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._patch import install, uninstall
     from ._requests import IndexAuthAdapter
 
 __all__ = [
@@ -46,12 +47,16 @@ __all__ = [
     "UnreplayableRequestError",
     "__version__",
     "diagnosis",
+    "install",
     "redact",
+    "uninstall",
 ]
 
 # Public names that need a client library, and the extra that installs it.
 _LAZY = {
     "IndexAuthAdapter": ("indexauth._requests", "requests"),
+    "install": ("indexauth._patch", "global"),
+    "uninstall": ("indexauth._patch", "global"),
 }
 
 

@@ -1,0 +1,157 @@
+"""indexauth's start-up hook: with `INDEXAUTH=1`, patch pip, requests and httpx on import.
+
+`indexauth.pth` (and `indexauth.start` on Python 3.15+) call `install()` at
+every interpreter start. Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`, it
+returns at once. Otherwise it puts one small finder at the front of
+`sys.meta_path` that notices when a watched module finishes importing and only
+then imports `indexauth._patch` to patch it. It may run twice in one start
+(a site directory seen twice) and never raises: a failure is one warning on
+stderr and the program runs as if indexauth were not there.
+
+Standard library only, on purpose: this module is imported by every Python
+process of the environment that has the variable set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+# Not `typing.TYPE_CHECKING`: importing typing would double this module's start-up cost.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
+
+__all__ = ["enabled", "install", "unwatch", "watch"]
+
+# The modules whose classes indexauth patches; the hook fires when each finishes executing.
+WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+_lock = threading.RLock()
+_watching = False
+_warned = False
+
+
+def enabled() -> bool:
+    """Whether `INDEXAUTH` asks for the global hook."""
+    return os.environ.get("INDEXAUTH", "").strip().lower() in _TRUE
+
+
+def install() -> None:
+    """The `.pth`/`.start` entry point: watch the modules if `INDEXAUTH` is on; never raises."""
+    try:
+        if enabled():
+            watch()
+    except Exception as exc:  # a start-up hook must never break the interpreter
+        warn(exc)
+
+
+def watch() -> None:
+    """Patch watched modules already imported and every one imported from now on; idempotent."""
+    global _watching  # noqa: PLW0603 - one switch per process
+    with _lock:
+        if _watching:
+            return
+        _watching = True
+        if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _Finder())
+    for name in WATCHED:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__spec__", None) is not None:
+            _apply(name, module)
+
+
+def unwatch() -> None:
+    """Stop patching modules imported from now on (what is patched stays until `uninstall`)."""
+    global _watching  # noqa: PLW0603
+    with _lock:
+        _watching = False
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Finder)]
+
+
+def warn(exc: BaseException) -> None:
+    """Say once on stderr that the hook failed, and why, without a traceback."""
+    global _warned  # noqa: PLW0603
+    with _lock:
+        if _warned:
+            return
+        _warned = True
+    # contextlib.suppress would cost an import at every start; no stderr (pythonw): stay silent.
+    try:  # noqa: SIM105
+        sys.stderr.write(
+            f"indexauth: global mode (INDEXAUTH=1) failed and is skipped here "
+            f"({type(exc).__name__}: {exc}); unset INDEXAUTH to silence this, or reinstall "
+            "indexauth\n"
+        )
+    except Exception:  # noqa: S110
+        pass
+
+
+def _apply(name: str, module: ModuleType) -> None:
+    if not _watching:
+        return
+    try:
+        from indexauth import _patch  # noqa: PLC0415 - only once a watched module is imported
+
+        _patch.on_import(name, module)
+    except Exception as exc:  # the patched module must still import
+        warn(exc)
+
+
+class _Finder:
+    """A meta-path finder that wraps the loader of a watched module, and nothing else."""
+
+    _busy = threading.local()
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in WATCHED or not _watching:
+            return None
+        busy: set[str] = self._busy.__dict__.setdefault("names", set())
+        if fullname in busy:
+            return None
+        busy.add(fullname)
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        finally:
+            busy.discard(fullname)
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _Loader(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+class _Loader:
+    """Runs the real loader, puts it back on the module, then patches the module."""
+
+    def __init__(self, loader: Any) -> None:  # noqa: ANN401 - any importlib loader
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - whatever the loader has
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: ModuleType) -> None:
+        # No trace of us is left on the module: importlib.resources and
+        # friends see the loader they would have seen.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _apply(module.__name__, module)

@@ -1,0 +1,174 @@
+"""The requests transport adapter, written once for any copy of requests.
+
+`adapter_class(requests_module)` makes the adapter class for one requests
+namespace: top-level `requests` (the public `IndexAuthAdapter`) or pip's
+vendored `pip._vendor.requests`, whose classes are separate objects. The
+body lives in `AdapterDriver`, which imports no requests at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ._config import build_authenticator
+from ._driver import drive
+from ._exceptions import IndexAuthError, for_driver
+from ._flow import Authenticator, Send
+from ._keyring import DEFAULT_TIMEOUT
+from ._models import Index
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest, Response
+    from requests.adapters import BaseAdapter
+
+__all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class"]
+
+ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv way.
+
+    It wraps *inner* (a plain `HTTPAdapter` by default; pass pip's, a caching or
+    a retrying adapter to keep what it does) and only decides which
+    `Authorization` header each request carries. Mount it with a trailing
+    slash: ``session.mount("https://", IndexAuthAdapter([...]))``.
+
+    With ``raise_on_failure=False`` a refused request returns its response,
+    and `indexauth.diagnosis(response)` says what went wrong.
+    """
+
+
+class AdapterDriver:
+    """The flow driven through a requests adapter; mixed with one requests' `HTTPAdapter`."""
+
+    # The `HTTPAdapter` class of the requests namespace this class was made for.
+    _http_adapter: ClassVar[type[Any]]
+
+    def __init__(
+        self,
+        indexes: Iterable[Index | str] = (),
+        *,
+        inner: BaseAdapter | None = None,
+        keyring_provider: str = "auto",
+        keyring_timeout: float = DEFAULT_TIMEOUT,
+        netrc: bool = True,
+        store: bool = True,
+        raise_on_failure: bool = True,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self.authenticator = build_authenticator(
+            indexes,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            store=store,
+            authenticator=authenticator,
+        )
+        self.inner = inner if inner is not None else self._http_adapter()
+        self.raise_on_failure = raise_on_failure
+        super().__init__()
+
+    def send(  # noqa: PLR0917 - requests calls send with these positionally
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send *request* through the inner adapter, authenticating as the flow decides."""
+        rewind = _rewinder(request.body)
+        responses: list[Response] = []
+
+        def send(effect: Send) -> int:
+            if effect.retry:
+                _release(responses[-1])
+                if rewind is not None:
+                    rewind()
+            prepared = request.copy()
+            if effect.action == "strip":
+                prepared.headers.pop("Authorization", None)
+            elif effect.action == "set" and effect.authorization is not None:
+                prepared.headers["Authorization"] = effect.authorization
+            response = self.inner.send(
+                prepared, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
+            # Redirects and user code see the request as the caller built it,
+            # so a header we added never rides along to another URL.
+            response.request = request
+            responses.append(response)
+            return response.status_code
+
+        outcome = drive(
+            self.authenticator.flow(
+                request.url or "",
+                has_authorization="Authorization" in request.headers,
+                replayable=rewind is not None,
+            ),
+            send,
+            self.authenticator.resolver.lookup,
+        )
+        response = responses[-1] if responses else None
+        if response is not None and len(responses) > 1:
+            response.history = [*response.history, *responses[:-1]]
+        error = outcome.error
+        if error is None:
+            assert response is not None  # noqa: S101 - the flow sends before it ends well
+            return response
+        if (outcome.raise_error and self.raise_on_failure) or response is None:
+            if response is not None:
+                _release(response)
+            raise self._failure(error, request, response) from None
+        if outcome.raise_error:
+            self.authenticator.diagnose(error)
+        response.indexauth_error = error  # type: ignore[attr-defined]
+        return response
+
+    def _failure(
+        self, error: IndexAuthError, request: PreparedRequest, response: Response | None
+    ) -> BaseException:
+        """The exception to raise for *error*; pip's adapter raises pip's own kind."""
+        return for_driver(error, "requests", response=response, request=request)
+
+    def close(self) -> None:
+        """Close the inner adapter."""
+        self.inner.close()
+        super().close()  # type: ignore[misc]
+
+
+@functools.cache
+def adapter_class(requests_module: ModuleType) -> type[AdapterDriver]:
+    """The adapter class for *requests_module* (`requests` or `pip._vendor.requests`), made once."""
+    base = requests_module.adapters.HTTPAdapter
+    return type(
+        "IndexAuthAdapter",
+        (AdapterDriver, base),
+        {"__doc__": ADAPTER_DOC, "__module__": "indexauth", "_http_adapter": base},
+    )
+
+
+def _release(response: Response) -> None:
+    # Read what is left so the pooled connection can be reused, then give it back.
+    try:
+        _ = response.content
+    finally:
+        response.close()
+
+
+def _rewinder(body: object) -> Callable[[], None] | None:
+    """A function that rewinds *body* for a second send, or `None` if it cannot be replayed."""
+    if body is None or isinstance(body, (bytes, str)):
+        return lambda: None
+    seek, tell = getattr(body, "seek", None), getattr(body, "tell", None)
+    if callable(seek) and callable(tell):
+        try:
+            position = tell()
+        except (OSError, ValueError):
+            return None
+
+        def rewind() -> None:
+            seek(position)
+
+        return rewind
+    return None

@@ -1,0 +1,305 @@
+"""The indexes global mode knows about, gathered from the environment and configuration files.
+
+Sources, highest precedence first (the first definition of an index wins,
+matched by name or by URL):
+
+1. `INDEXAUTH_INDEX_<NAME>_URL`, with `_AUTHENTICATE` and `_USERNAME`
+   (`_PASSWORD` is a credential, read by the environment source at lookup
+   time). `_AUTHENTICATE` or `_USERNAME` without `_URL` adjust the index of
+   that name defined further down.
+2. uv's `UV_INDEX` and `UV_DEFAULT_INDEX` (`name=url` or `url`, space-separated).
+3. The working directory's `uv.toml` (`[[index]]`), else its `pyproject.toml`
+   (`[[tool.uv.index]]`): the keys `name`, `url`, `authenticate`.
+4. The user configuration file: `$INDEXAUTH_CONFIG`, else
+   `indexauth/config.toml` in the user configuration directory
+   (`$XDG_CONFIG_HOME` or `~/.config`; `%APPDATA%` on Windows), with
+   `[[index]]` tables using uv's keys `name`, `url`, `authenticate`, `username`.
+5. Inside pip, pip's own index URLs: an index pip knows only by URL takes
+   name, policy and username from the entry above with the same URL.
+
+An invalid file or variable raises one `ConfigurationError` naming it and the bad value.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import ConfigurationError
+from ._models import POLICIES, Index, env_name
+from ._urls import Realm, UrlError, realm_of, redact, split_url
+
+__all__ = ["config_path", "for_url", "load", "merge", "url_key"]
+
+ENV_PREFIX = "INDEXAUTH_INDEX_"
+_ENV_FIELDS = ("_URL", "_AUTHENTICATE", "_USERNAME")
+# Keys of uv's index tables that indexauth accepts and ignores.
+_UV_KEYS = frozenset(
+    {"default", "explicit", "format", "publish-url", "ignore-error-codes", "cache-control"}
+)
+_OWN_KEYS = frozenset({"name", "url", "authenticate", "username"})
+
+Key = tuple[Realm, str]
+
+
+def url_key(url: str) -> Key:
+    """What makes two URLs the same index: realm and path, ignoring userinfo and a final `/`."""
+    parts = split_url(url)
+    return realm_of(parts), parts.path.rstrip("/")
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The user configuration file (it need not exist)."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("INDEXAUTH_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    if sys.platform == "win32" and environ.get("APPDATA"):
+        base = Path(environ["APPDATA"])
+    else:
+        base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "indexauth" / "config.toml"
+
+
+def load(
+    environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+) -> tuple[Index, ...]:
+    """Every configured index, merged by precedence; raises `ConfigurationError`."""
+    environ = os.environ if environ is None else environ
+    directory = Path.cwd() if cwd is None else Path(cwd)
+    env_indexes, overrides = _from_indexauth_env(environ)
+    layers: list[Iterable[Index]] = [
+        env_indexes,
+        _from_uv_env(environ),
+        _from_uv_project(directory),
+        _from_file(config_path(environ), explicit=bool(environ.get("INDEXAUTH_CONFIG"))),
+    ]
+    merged = merge(*layers)
+    return tuple(_override(index, overrides) for index in merged)
+
+
+def merge(*layers: Iterable[Index]) -> list[Index]:
+    """The indexes of *layers*, earlier layers winning over later ones by name or URL."""
+    out: list[Index] = []
+    names: set[str] = set()
+    keys: set[Key] = set()
+    for layer in layers:
+        for index in layer:
+            key = url_key(index.url)
+            if key in keys or (index.name and env_name(index.name) in names):
+                continue
+            keys.add(key)
+            if index.name:
+                names.add(env_name(index.name))
+            out.append(index)
+    return out
+
+
+def for_url(url: str, indexes: Iterable[Index]) -> Index | None:
+    """The configured index with the same URL as *url*, if any."""
+    try:
+        key = url_key(url)
+    except UrlError:
+        return None
+    return next((index for index in indexes if url_key(index.url) == key), None)
+
+
+def _index(origin: str, url: object, **fields: object) -> Index:
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigurationError(
+            f"{origin}: expected an index URL, got {url!r}",
+            hint="give the full URL, for example url = \"https://pkgs.example.com/simple/\"",
+        )
+    for field in ("name", "username"):
+        if fields.get(field) is not None and not isinstance(fields[field], str):
+            raise ConfigurationError(f"{origin}: {field} must be a string, got {fields[field]!r}")
+    policy = fields.get("authenticate") or "auto"
+    if policy not in POLICIES:
+        raise ConfigurationError(
+            f"{origin}: invalid authenticate value {policy!r}",
+            hint="use one of 'auto', 'always' or 'never'",
+        )
+    name, username = fields.get("name"), fields.get("username")
+    assert name is None or isinstance(name, str)  # noqa: S101 - checked above
+    assert username is None or isinstance(username, str)  # noqa: S101
+    try:
+        return Index(url, name=name, authenticate=str(policy), username=username)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{origin}: {exc.summary}", hint=exc.hint) from None
+
+
+def _from_indexauth_env(
+    environ: Mapping[str, str],
+) -> tuple[list[Index], dict[str, dict[str, str]]]:
+    found: dict[str, dict[str, str]] = {}
+    for var, value in environ.items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        for suffix in _ENV_FIELDS:
+            if var.endswith(suffix) and len(var) > len(ENV_PREFIX) + len(suffix):
+                name = var[len(ENV_PREFIX) : -len(suffix)]
+                found.setdefault(name, {})[suffix[1:].lower()] = value
+                break
+    indexes: list[Index] = []
+    overrides: dict[str, dict[str, str]] = {}
+    for name in sorted(found):
+        fields = found[name]
+        base = f"{ENV_PREFIX}{name}"
+        policy = fields.get("authenticate")
+        if policy is not None and policy.strip().lower() not in POLICIES:
+            raise ConfigurationError(
+                f"{base}_AUTHENTICATE has an invalid value {policy!r}",
+                hint=f"set {base}_AUTHENTICATE to auto, always or never",
+            )
+        if policy is not None:
+            fields["authenticate"] = policy.strip().lower()
+        if "url" not in fields:
+            overrides[name] = fields
+            continue
+        url = fields.pop("url")
+        try:
+            split_url(url)
+        except UrlError as exc:
+            raise ConfigurationError(
+                f"{base}_URL is not a usable index URL: {exc}",
+                hint=f"set {base}_URL to the index URL, for example https://pkgs.example.com/simple/",
+            ) from None
+        indexes.append(_index(f"{base}_URL", url, name=name.lower(), **fields))
+    return indexes, overrides
+
+
+def _override(index: Index, overrides: Mapping[str, Mapping[str, str]]) -> Index:
+    fields = overrides.get(env_name(index.name)) if index.name else None
+    if not fields:
+        return index
+    return Index(
+        index.url if index._url_credentials is None else _with_userinfo(index),
+        name=index.name,
+        authenticate=fields.get("authenticate", index.authenticate),
+        username=fields.get("username", index.username),
+    )
+
+
+def _with_userinfo(index: Index) -> str:
+    # Rebuilding an index must keep credentials it carried in its URL.
+    creds = index._url_credentials  # settings copy an index, secrets included
+    assert creds is not None  # noqa: S101
+    from urllib.parse import quote  # noqa: PLC0415
+
+    scheme, _, rest = index.url.partition("://")
+    userinfo = quote(creds.username, safe="")
+    if creds.password is not None:
+        userinfo += ":" + quote(creds.password, safe="")
+    return f"{scheme}://{userinfo}@{rest}"
+
+
+def _from_uv_env(environ: Mapping[str, str]) -> list[Index]:
+    indexes: list[Index] = []
+    for var in ("UV_INDEX", "UV_DEFAULT_INDEX"):
+        for item in environ.get(var, "").split():
+            name, sep, url = item.partition("=")
+            if not sep or "://" in name:
+                name, url = "", item
+            try:
+                split_url(url)
+            except UrlError as exc:
+                raise ConfigurationError(
+                    f"{var} has an entry that is not a usable index URL ({exc})",
+                    hint=f"write {var} as space-separated `name=https://host/simple/` entries",
+                ) from None
+            indexes.append(_index(var, url, name=name or None))
+    return indexes
+
+
+def _from_uv_project(directory: Path) -> list[Index]:
+    uv_toml = directory / "uv.toml"
+    if uv_toml.is_file():
+        return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", _UV_KEYS | _OWN_KEYS)
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    tool = _read_toml(pyproject).get("tool", {})
+    uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
+    tables = uv.get("index") if isinstance(uv, dict) else None
+    return _tables(pyproject, tables, "[[tool.uv.index]]", _UV_KEYS | _OWN_KEYS)
+
+
+def _from_file(path: Path, *, explicit: bool) -> list[Index]:
+    if not path.is_file():
+        if explicit:
+            raise ConfigurationError(
+                f"INDEXAUTH_CONFIG names {path}, which does not exist",
+                hint="create the file or unset INDEXAUTH_CONFIG",
+            )
+        return []
+    data = _read_toml(path)
+    unknown = sorted(set(data) - {"index"})
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown key {unknown[0]!r}", hint="the file holds only [[index]] tables"
+        )
+    return _tables(path, data.get("index"), "[[index]]", _UV_KEYS | _OWN_KEYS)
+
+
+def _tables(path: Path, tables: object, what: str, allowed: frozenset[str]) -> list[Index]:
+    if tables is None:
+        return []
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigurationError(
+            f"{path}: {what} must be an array of tables, got {type(tables).__name__}",
+            hint=f"write each index as its own {what} table",
+        )
+    out = []
+    for number, table in enumerate(tables, 1):
+        origin = f"{path}: {what} number {number}"
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise ConfigurationError(
+                f"{origin}: unknown key {unknown[0]!r}",
+                hint="the keys are name, url, authenticate and username",
+            )
+        out.append(
+            _index(
+                origin,
+                table.get("url"),
+                name=table.get("name"),
+                authenticate=table.get("authenticate"),
+                username=table.get("username"),
+            )
+        )
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
+        except ImportError:
+            raise ConfigurationError(
+                f"{path} cannot be read: Python 3.10 needs the tomli package for TOML",
+                hint="pip install tomli",
+            ) from None
+    try:
+        with path.open("rb") as file:
+            data: dict[str, Any] = tomllib.load(file)
+            return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"{path} is not valid TOML: {exc}", hint=f"fix the syntax of {path}"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{path} cannot be read: {exc.strerror or exc}", hint=f"check the permissions of {path}"
+        ) from None
+
+
+def describe(indexes: Iterable[Index]) -> str:
+    """The indexes as one line for debug logs (URLs redacted)."""
+    return ", ".join(
+        f"{index.name or '-'}={redact(index.url)}:{index.authenticate}" for index in indexes
+    )

@@ -1,0 +1,442 @@
+"""End to end: real pip, in a fresh venv with the built indexauth wheel, against real pypiserver.
+
+One wheel, one venv and one server per module. Each test runs pip as a
+subprocess with `INDEXAUTH=1` (the wheel's `.pth` does the rest) and checks
+pip's exit code and output, and what the server saw on the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import TESTS, KeyringStore
+from pypi_front import (
+    BACKEND,
+    Front,
+    not_found_when_anonymous,
+    pypi_app,
+    write_backend_sdist,
+    write_wheel,
+)
+
+ROOT = TESTS.parent
+PIP_FLAGS = ("--no-cache-dir", "--disable-pip-version-check", "--timeout", "30")
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """indexauth's wheel, built once per session."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return next(out.glob("indexauth-*.whl"))
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh venv with the wheel installed (not editable); keyring comes from this environment."""
+    path = tmp_path_factory.mktemp("gvenv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
+    python = path / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", *PIP_FLAGS, str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=dict(os.environ, PIP_CONFIG_FILE=os.devnull),
+    )
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+    )
+    assert (site / "indexauth.pth").is_file()
+    assert (site / "indexauth.start").is_file()
+    # keyring and requests from this environment, after the venv's own packages.
+    (site / "zz_outer.pth").write_text(sysconfig.get_path("purelib") + "\n", "utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """pypiserver indexes: /a/, /al/ (alice), /b/ (bob), /gl/ (alice; 404 when anonymous)."""
+    base = tmp_path_factory.mktemp("indexes")
+    a, b = base / "a", base / "b"
+    a.mkdir()
+    b.mkdir()
+    write_wheel(a, "demo")
+    write_wheel(a, "privbackend", {"privbackend.py": BACKEND})
+    write_backend_sdist(a, "needsbackend", "privbackend")
+    write_wheel(b, "bdemo")
+    app_a = pypi_app(a, {"alice": "pw-a"})
+    server = Front(
+        mounts={
+            "a": app_a,
+            "al": app_a,
+            "b": pypi_app(b, {"bob": "pw-b"}),
+            "gl": not_found_when_anonymous(app_a),
+        }
+    ).start()
+    yield server
+    server.stop()
+
+
+Env = dict[str, "str | None"]
+
+
+@pytest.fixture(name="env")
+def fixture_env(front: Front) -> Env:
+    """Changes to the test's environment for a run: INDEXAUTH=1, no pip configuration.
+
+    Applied when the process starts (`None` removes a variable), so fixtures
+    such as `kr` that set variables later still count. The server log is cleared.
+    """
+    front.hits.clear()
+    return {"INDEXAUTH": "1", "PIP_CONFIG_FILE": os.devnull}
+
+
+def environ(env: Env) -> dict[str, str]:
+    """The full environment for a run."""
+    full = {**os.environ, **env}
+    return {name: value for name, value in full.items() if value is not None}
+
+
+def user_config(text: str) -> None:
+    """Write the user configuration file where global mode looks for it (XDG_CONFIG_HOME)."""
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "indexauth" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+def run(venv: Path, env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`python ARGV` in *venv*."""
+    return subprocess.run(
+        [str(venv / "bin" / "python"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ(env),
+        check=False,
+    )
+
+
+def pip(
+    venv: Path, env: Env, *args: str, python_flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`python -m pip download ARGS` in *venv*, to a fresh directory."""
+    dest = Path(os.environ["HOME"]) / "downloads"
+    return subprocess.run(
+        [str(venv / "bin" / "python"), *python_flags, "-m", "pip", "download", *PIP_FLAGS,
+         "--no-deps", "-d", str(dest), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ(env),
+        check=False,
+    )
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    """What pip printed, both streams."""
+    return done.stdout + done.stderr
+
+
+def assert_clean_failure(done: subprocess.CompletedProcess[str]) -> None:
+    """pip failed with exit 1 and nothing a user should never see."""
+    text = output(done)
+    assert done.returncode == 1, text
+    assert "Traceback" not in text
+    assert "User for" not in text
+    assert "Password:" not in text
+
+
+def test_keyring_lazy_success(venv: Path, env: Env, front: Front, kr: KeyringStore) -> None:
+    """keyring: one anonymous 401, one lookup, then credentials up front for the file."""
+    url = front.url("a")
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    hits = front.under("a")
+    assert [(h.user, h.status) for h in hits[:2]] == [(None, 401), ("alice", 200)]
+    assert all(h.user == "alice" for h in hits[1:])
+    assert any(h.path.startswith("/a/packages/demo-1.0") for h in hits)
+    assert kr.lookups() == [(url, None)]
+
+
+def test_env_credentials_sent_up_front(venv: Path, env: Env, front: Front) -> None:
+    """INDEXAUTH_INDEX_<NAME>_* names pip's index: credentials go with the first request."""
+    env.update(
+        INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
+        INDEXAUTH_INDEX_PRIV_USERNAME="alice",
+        INDEXAUTH_INDEX_PRIV_PASSWORD="pw-a",
+    )
+    done = pip(venv, env, "--index-url", front.url("a"), "demo")
+    assert done.returncode == 0, output(done)
+    assert front.under("a")
+    assert all(h.user == "alice" and h.status == 200 for h in front.under("a"))
+
+
+def test_netrc_success(venv: Path, env: Env, front: Front, tmp_path: Path) -> None:
+    """netrc credentials are found after the 401 and used for the download."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password pw-a\n", "utf-8")
+    netrc.chmod(0o600)
+    env["NETRC"] = str(netrc)
+    done = pip(venv, env, "--index-url", front.url("a"), "demo")
+    assert done.returncode == 0, output(done)
+    assert any(h.user == "alice" and "/packages/" in h.path for h in front.under("a"))
+
+
+def test_missing_credentials_one_warning(venv: Path, env: Env, front: Front) -> None:
+    """Nothing found: one warning (index, sources, service names, fix), then pip's error."""
+    url = front.url("a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "Could not find a version that satisfies the requirement demo" in text
+    assert text.count("no credentials found") == 1
+    assert f"index {url}" in text
+    assert f"service '{url}'" in text
+    assert "netrc" in text
+    assert f"keyring set {url} USERNAME" in text
+
+
+def test_wrong_password_is_rejected(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """A wrong keyring password: one warning that says so and where the credentials came from.
+
+    pypiserver answers a wrong password with 403, so this is the forbidden kind.
+    """
+    url = front.url("a")
+    kr.set(url, "alice", "pw-WRONG-secret")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert text.count("WARNING: indexauth: credentials for") == 1
+    assert "(403 Forbidden)" in text
+    assert "they came from keyring" in text
+    assert f"kr_backends.JsonFileKeyring) service '{url}'" in text
+    assert "pw-WRONG-secret" not in text
+
+
+def test_index_answering_404_to_anonymous(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """A GitLab-style index (404 when anonymous) gets credentials on the 404 and works."""
+    url = front.url("gl")
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    hits = front.under("gl")
+    assert [(h.user, h.status) for h in hits[:2]] == [(None, 404), ("alice", 200)]
+
+
+def test_two_indexes_on_one_host(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """Two indexes on one host, two users: each index only ever gets its own credentials."""
+    kr.set(front.url("a"), "alice", "pw-a")
+    kr.set(front.url("b"), "bob", "pw-b")
+    done = pip(
+        venv, env, "--index-url", front.url("a"), "--extra-index-url", front.url("b"), "demo",
+        "bdemo",
+    )
+    assert done.returncode == 0, output(done)
+    assert {h.user for h in front.under("a")} <= {None, "alice"}
+    assert {h.user for h in front.under("b")} <= {None, "bob"}
+    assert any(h.user == "bob" and "/packages/bdemo" in h.path for h in front.under("b"))
+
+
+def test_always_sends_nothing_anonymous(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """authenticate = "always" from the user config for pip's index URL: nothing anonymous."""
+    url = front.url("al")
+    user_config(f'[[index]]\nname = "team"\nurl = "{url}"\nauthenticate = "always"\n')
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    assert front.under("al")
+    assert all(h.user == "alice" for h in front.under("al"))
+
+
+def test_always_missing_stops_pip(venv: Path, env: Env, front: Front) -> None:
+    """authenticate = "always" and nothing found: pip's diagnostic error, exit 1, nothing sent."""
+    url = front.url("al")
+    user_config(f'[[index]]\nname = "team"\nurl = "{url}"\nauthenticate = "always"\n')
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "error: missing-index-credentials" in text
+    assert "INDEXAUTH_INDEX_TEAM_USERNAME" in text
+    assert "hint" in text
+    assert front.under("al") == []
+
+
+def test_unset_leaves_pip_alone(venv: Path, env: Env, front: Front) -> None:
+    """INDEXAUTH unset: nothing of indexauth is imported and pip uses its own auth."""
+    env["INDEXAUTH"] = None
+    probe = (
+        "import sys, pip._internal.network.session as s, requests;"
+        "print(sorted(m for m in sys.modules if 'indexauth' in m),"
+        " [hasattr(c.__init__, '__wrapped__') for c in (s.PipSession, requests.Session)])"
+    )
+    done = run(venv, env, "-c", probe)
+    assert done.stdout.strip() == "[] [False, False]", output(done)
+    url = front.url("a").replace("http://", "http://alice:pw-a@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    assert "indexauth" not in output(done)
+
+
+def test_isolated_mode(venv: Path, env: Env, front: Front) -> None:
+    """`python -I` still runs the site-packages hook; the environment gate still works."""
+    env.update(
+        INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
+        INDEXAUTH_INDEX_PRIV_USERNAME="alice",
+        INDEXAUTH_INDEX_PRIV_PASSWORD="pw-a",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    done = pip(venv, env, "--index-url", front.url("a"), "demo", python_flags=("-I",))
+    assert done.returncode == 0, output(done)
+    assert all(h.user == "alice" for h in front.under("a"))
+
+
+def test_duplicate_site_dir_is_idempotent(venv: Path, env: Env, front: Front) -> None:
+    """The `.pth` run twice (a site dir seen twice) patches once, and pip still works."""
+    env.update(
+        INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
+        INDEXAUTH_INDEX_PRIV_USERNAME="alice",
+        INDEXAUTH_INDEX_PRIV_PASSWORD="pw-a",
+    )
+    dest = Path(os.environ["HOME"]) / "downloads"
+    program = (
+        "import site, sys, sysconfig\n"
+        "site.addsitedir(sysconfig.get_path('purelib').replace('/lib/', '/lib/./'))\n"
+        "from pip._internal.cli.main import main\n"
+        f"code = main(['download', '--no-cache-dir', '--disable-pip-version-check', '--no-deps',"
+        f" '-d', {str(dest)!r}, '--index-url', {front.url('a')!r}, 'demo'])\n"
+        "from indexauth import _patch\n"
+        "finders = [f for f in sys.meta_path if type(f).__name__ == '_Finder']\n"
+        "print(_patch.patched(), len(finders))\n"
+        "sys.exit(code)\n"
+    )
+    done = run(venv, env, "-c", program)
+    assert done.returncode == 0, output(done)
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == (
+        "['pip._internal.network.session.PipSession.__init__', "
+        "'pip._internal.network.session.PipSession.mount'] 1"
+    )
+
+
+def test_failing_hook_does_not_break_pip(
+    venv: Path, env: Env, front: Front, tmp_path: Path
+) -> None:
+    """A broken indexauth import: one warning on stderr, and pip works on its own."""
+    broken = tmp_path / "broken" / "indexauth"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise RuntimeError('simulated breakage')\n", "utf-8")
+    env["PYTHONPATH"] = f"{broken.parent}{os.pathsep}{os.environ['PYTHONPATH']}"
+    url = front.url("a").replace("http://", "http://alice:pw-a@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    assert done.stderr.count("indexauth: global mode (INDEXAUTH=1) failed and is skipped") == 1
+    assert "simulated breakage" in done.stderr
+    assert "Traceback" not in output(done)
+
+
+def test_build_dependency_from_private_index(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """An sdist whose build backend is only on the private index: the build child authenticates."""
+    url = front.url("a")
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "needsbackend")
+    assert done.returncode == 0, output(done)
+    assert any(h.user == "alice" and "/packages/privbackend" in h.path for h in front.under("a"))
+
+
+def test_keyring_backend_making_requests_does_not_loop(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """A keyring backend that requests the index itself (as Azure's does) cannot re-enter."""
+    url = front.url("a")
+    kr.set(url, "alice", "pw-a")
+    env.update(PYTHON_KEYRING_BACKEND="kr_global.ProbingKeyring", INDEXAUTH_TEST_PROBE=url)
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    # The backend's own anonymous probe went out untouched (one 401 per lookup it made).
+    assert Path(str(kr.path) + ".probes").read_text("utf-8").split() == ["401"]
+
+
+def test_requests_session_in_global_mode(venv: Path, env: Env, front: Front) -> None:
+    """A requests.Session authenticates to a configured index; an adapter you mount is yours."""
+    env.update(
+        INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
+        INDEXAUTH_INDEX_PRIV_USERNAME="alice",
+        INDEXAUTH_INDEX_PRIV_PASSWORD="pw-a",
+    )
+    program = (
+        "import requests\n"
+        f"url = {front.url('a')!r} + 'demo/'\n"
+        "s = requests.Session()\n"
+        "print(type(s.adapters['http://']).__name__, s.get(url).status_code)\n"
+        "s.mount('http://', requests.adapters.HTTPAdapter())\n"
+        "print(type(s.adapters['http://']).__name__, s.get(url).status_code)\n"
+    )
+    done = run(venv, env, "-c", program)
+    assert done.returncode == 0, output(done)
+    assert done.stdout.split() == ["IndexAuthAdapter", "200", "HTTPAdapter", "401"]
+
+
+def test_requirements_file_index_url(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, tmp_path: Path
+) -> None:
+    """`-i` inside a requirements file replaces pip's index list; that index authenticates."""
+    kr.set(front.url("b"), "bob", "pw-b")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"-i {front.url('b')}\nbdemo\n", "utf-8")
+    done = pip(venv, env, "--index-url", front.url("a"), "-r", str(requirements))
+    assert done.returncode == 0, output(done)
+    assert any(h.user == "bob" and "/packages/bdemo" in h.path for h in front.under("b"))
+    assert front.under("a") == []
+
+
+def test_keyring_provider_disabled_is_respected(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """pip's --keyring-provider disabled: keyring is never asked, and the warning says so."""
+    url = front.url("a")
+    kr.set(url, "alice", "pw-a")
+    done = pip(venv, env, "--keyring-provider", "disabled", "--index-url", url, "demo")
+    assert_clean_failure(done)
+    assert kr.lookups() == []
+    assert "no credentials found" in output(done)
+    assert "service '" not in output(done)
+
+
+def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) -> None:
+    """A broken user config: one warning naming the file and the value; pip carries on."""
+    user_config('[[index]]\nurl = "https://x.example/simple/"\nauthenticate = "sometimes"\n')
+    url = front.url("a").replace("http://", "http://alice:pw-a@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert done.returncode == 0, output(done)
+    assert done.stderr.count("indexauth: the global configuration is ignored") == 1
+    assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
