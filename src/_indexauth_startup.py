@@ -47,7 +47,7 @@ def install() -> None:
     try:
         if enabled():
             watch()
-    except Exception as exc:  # a start-up hook must never break the interpreter
+    except Exception as exc:  # noqa: BLE001 - a start-up hook must never break the interpreter
         warn(exc)
 
 
@@ -88,7 +88,7 @@ def warn(exc: BaseException) -> None:
             f"({type(exc).__name__}: {exc}); unset INDEXAUTH to silence this, or reinstall "
             "indexauth\n"
         )
-    except Exception:  # noqa: S110
+    except Exception:  # noqa: BLE001, S110
         pass
 
 
@@ -99,7 +99,7 @@ def _apply(name: str, module: ModuleType) -> None:
         from indexauth import _patch  # noqa: PLC0415 - only once a watched module is imported
 
         _patch.on_import(name, module)
-    except Exception as exc:  # the patched module must still import
+    except Exception as exc:  # noqa: BLE001 - the patched module must still import
         warn(exc)
 
 
@@ -137,10 +137,10 @@ class _Finder:
 class _Loader:
     """Runs the real loader, puts it back on the module, then patches the module."""
 
-    def __init__(self, loader: Any) -> None:  # noqa: ANN401 - any importlib loader
+    def __init__(self, loader: Any) -> None:
         self._loader = loader
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - whatever the loader has
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:

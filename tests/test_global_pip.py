@@ -202,7 +202,7 @@ def test_netrc_success(venv: Path, env: Env, front: Front, tmp_path: Path) -> No
     assert any(h.user == "alice" and "/packages/" in h.path for h in front.under("a"))
 
 
-def test_missing_credentials_one_warning(venv: Path, env: Env, front: Front) -> None:
+def test_missing_credentials_one_warning(venv: Path, env: Env, front: Front, kr: KeyringStore) -> None:
     """Nothing found: one warning (index, sources, service names, fix), then pip's error."""
     url = front.url("a")
     done = pip(venv, env, "--index-url", url, "demo")
@@ -229,7 +229,7 @@ def test_wrong_password_is_rejected(
     assert_clean_failure(done)
     text = output(done)
     assert text.count("WARNING: indexauth: credentials for") == 1
-    assert "(403 Forbidden)" in text
+    assert "refused with 403 Forbidden" in text
     assert "they came from keyring" in text
     assert f"kr_backends.JsonFileKeyring) service '{url}'" in text
     assert "pw-WRONG-secret" not in text

@@ -68,7 +68,7 @@ class AdapterDriver:
         self.raise_on_failure = raise_on_failure
         super().__init__()
 
-    def send(  # noqa: PLR0917 - requests calls send with these positionally
+    def send(
         self,
         request: PreparedRequest,
         stream: bool = False,

@@ -184,7 +184,7 @@ class Authenticator:
             if creds is not None:
                 self.resolver.rejected(target, creds)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
-            what = "refused" if status == 401 else "accepted but not allowed (403 Forbidden)"
+            what = "refused" if status == 401 else "refused with 403 Forbidden"
             return Outcome(
                 cls(
                     f"credentials for {url} were {what}; status {status} "

@@ -41,9 +41,10 @@ def rejected_hint(target: Target, source: str, status: int) -> str:
     """What to check when the server refused credentials from *source*."""
     if status == 403:
         return (
-            f"the credentials from {source} are valid but may not read this URL: check the "
-            "token's scopes or the user's permissions on the index (GitLab needs read_api or "
-            "read_package_registry)"
+            f"403 means the credentials from {source} are not allowed here: either wrong or "
+            "expired (some servers, pypiserver and Nexus among them, answer 403 rather than "
+            "401), or valid without read access: check the token's scopes or the user's "
+            "permissions on the index (GitLab needs read_api or read_package_registry)"
         )
     url = target.index.url if target.index is not None else str(target.realm)
     what = f"the password or token from {source} is wrong or expired"

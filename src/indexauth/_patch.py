@@ -86,7 +86,7 @@ def uninstall() -> None:
     global_authenticator.cache_clear()
 
 
-def replace(owner: Any, name: str, value: Any) -> bool:  # noqa: ANN401 - classes of any library
+def replace(owner: Any, name: str, value: Any) -> bool:
     """Set *owner.name* to *value* and record what was there; `False` if already replaced."""
     with _lock:
         if any(o is owner and n == name for o, n, _ in _registry):
@@ -197,7 +197,7 @@ class GuardedSend:
 
     inner: Any
 
-    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any requests
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """Send *request*: straight through inside a lookup, else through the flow."""
         if in_lookup():
             return self.inner.send(request, *args, **kwargs)
@@ -217,17 +217,17 @@ def _patch_requests(module: ModuleType) -> None:
     requests_module = sys.modules[module.__name__.rpartition(".")[0]]
 
     @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
         original(self, *args, **kwargs)
         try:
             wrap_requests_session(self, requests_module)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
             _indexauth_startup.warn(exc)
 
     replace(session_class, "__init__", __init__)
 
 
-def wrap_requests_session(session: Any, requests_module: ModuleType) -> None:  # noqa: ANN401
+def wrap_requests_session(session: Any, requests_module: ModuleType) -> None:
     """Wrap the default `https://` and `http://` adapters of *session* in place."""
     cls = guarded_adapter_class(requests_module)
     authenticator = global_authenticator()
@@ -264,13 +264,13 @@ def _patch_httpx(module: ModuleType) -> None:
 
 def _client_init(original: Callable[..., None], wrap: Callable[..., Any]) -> Callable[..., None]:
     @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
         original(self, *args, **kwargs)
         if kwargs.get("transport") is not None or kwargs.get("mounts"):
             return  # the caller's own transports are respected
         try:
             wrap(self, authenticator=global_authenticator(), raise_on_failure=False)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
             _indexauth_startup.warn(exc)
 
     return __init__

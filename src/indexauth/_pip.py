@@ -63,15 +63,15 @@ def patch(module: ModuleType) -> None:
     original_init = session_class.__init__
     original_mount = session_class.mount
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
         original_init(self, *args, **kwargs)
         try:
             _adopt(self)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
             _indexauth_startup.warn(exc)
 
     @functools.wraps(original_mount)
-    def mount(self: Any, prefix: str, adapter: Any) -> None:  # noqa: ANN401
+    def mount(self: Any, prefix: str, adapter: Any) -> None:
         state = self.__dict__.get("_indexauth")
         if state is not None:
             adapter = state.wrap(prefix, adapter)
@@ -104,7 +104,7 @@ def _unsupported(version: tuple[int, ...], missing: list[str]) -> None:
         sys.stderr.write(message + "\n")
 
 
-def _adopt(session: Any) -> None:  # noqa: ANN401 - a PipSession
+def _adopt(session: Any) -> None:
     index_urls = list(getattr(session.auth, "index_urls", None) or [])
     state = _PipState(index_urls)
     session.auth = _PipAuth(state, index_urls)
@@ -147,7 +147,7 @@ class _PipState:
         self.authenticator = Authenticator(pip_indexes(index_urls), _patch.resolver(self.provider))
         self.adapters: list[AdapterDriver] = []
 
-    def wrap(self, prefix: str, adapter: Any) -> Any:  # noqa: ANN401 - pip's adapters
+    def wrap(self, prefix: str, adapter: Any) -> Any:
         """*adapter* wrapped for the flow, if it sends http(s)."""
         if not prefix.lower().startswith("http") or isinstance(adapter, AdapterDriver):
             return adapter
@@ -202,7 +202,7 @@ class _PipAuth:
     def keyring_provider(self, value: str) -> None:
         self._state.set_provider(str(value))
 
-    def __call__(self, request: Any) -> Any:  # noqa: ANN401 - pip's PreparedRequest
+    def __call__(self, request: Any) -> Any:
         url = request.url or ""
         try:
             parts = urlsplit(url)
@@ -238,7 +238,7 @@ def _adapter_class() -> type[AdapterDriver]:
 class _PipFailure:
     """Adapter mixin: a failure that must stop pip is pip's own diagnostic error."""
 
-    def _failure(self, error: IndexAuthError, request: Any, response: Any) -> BaseException:  # noqa: ANN401
+    def _failure(self, error: IndexAuthError, request: Any, response: Any) -> BaseException:
         return pip_error(error)
 
 

@@ -176,7 +176,7 @@ def _override(index: Index, overrides: Mapping[str, Mapping[str, str]]) -> Index
     if not fields:
         return index
     return Index(
-        index.url if index._url_credentials is None else _with_userinfo(index),
+        index.url if index._url_credentials is None else _with_userinfo(index),  # noqa: SLF001 - the index's own URL credentials, copied with it
         name=index.name,
         authenticate=fields.get("authenticate", index.authenticate),
         username=fields.get("username", index.username),
@@ -185,7 +185,7 @@ def _override(index: Index, overrides: Mapping[str, Mapping[str, str]]) -> Index
 
 def _with_userinfo(index: Index) -> str:
     # Rebuilding an index must keep credentials it carried in its URL.
-    creds = index._url_credentials  # settings copy an index, secrets included
+    creds = index._url_credentials  # settings copy an index, secrets included  # noqa: SLF001 - the index's own URL credentials, copied with it
     assert creds is not None  # noqa: S101
     from urllib.parse import quote  # noqa: PLC0415
 
