@@ -28,9 +28,11 @@ from ._urls import redact
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._httpx import AsyncIndexAuthTransport, IndexAuthTransport, wrap_client
     from ._requests import IndexAuthAdapter
 
 __all__ = [
+    "AsyncIndexAuthTransport",
     "Attempt",
     "ConfigurationError",
     "Credentials",
@@ -40,6 +42,7 @@ __all__ = [
     "Index",
     "IndexAuthAdapter",
     "IndexAuthError",
+    "IndexAuthTransport",
     "MissingCredentialsError",
     "Policy",
     "ProviderError",
@@ -47,11 +50,15 @@ __all__ = [
     "__version__",
     "diagnosis",
     "redact",
+    "wrap_client",
 ]
 
 # Public names that need a client library, and the extra that installs it.
 _LAZY = {
     "IndexAuthAdapter": ("indexauth._requests", "requests"),
+    "IndexAuthTransport": ("indexauth._httpx", "httpx"),
+    "AsyncIndexAuthTransport": ("indexauth._httpx", "httpx"),
+    "wrap_client": ("indexauth._httpx", "httpx"),
 }
 
 
