@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 USERNAME, PASSWORD = "alice", "wonder-land"
 
@@ -17,10 +16,10 @@ USERNAME, PASSWORD = "alice", "wonder-land"
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         auth = self.headers.get("Authorization", "")
         user = None
         if auth.startswith("Basic "):

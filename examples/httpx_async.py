@@ -19,8 +19,9 @@ try:
 except ImportError:  # httpx2 has the same API
     import httpx2 as httpx  # type: ignore[no-redef]
 
-import indexauth
 from _demo_server import PASSWORD, USERNAME, start
+
+import indexauth
 
 
 async def fetch_all(base: str) -> tuple[list[int], int]:

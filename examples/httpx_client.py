@@ -17,8 +17,9 @@ try:
 except ImportError:  # httpx2 has the same API
     import httpx2 as httpx  # type: ignore[no-redef]
 
-import indexauth
 from _demo_server import PASSWORD, USERNAME, start
+
+import indexauth
 
 
 def main() -> int:

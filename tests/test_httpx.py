@@ -160,7 +160,7 @@ class OneShot(io.RawIOBase):
 def test_unreplayable_body_refused_not_resent(
     library: str, kind: str, server: IndexServer, alice: KeyringStore
 ) -> None:
-    """A generator or unseekable file body challenged by a 401 raises UnreplayableRequestError, sends nothing more."""
+    """A generator or unseekable file body, challenged, is refused and not resent."""
     module = lib(library)
     index = private(server)
     content: Any
@@ -168,9 +168,11 @@ def test_unreplayable_body_refused_not_resent(
         content = (chunk for chunk in [b"pay", b"load"])
     else:
         content = io.BufferedReader(OneShot(b"payload"))
-    with module.Client(transport=indexauth.IndexAuthTransport([index])) as client:
-        with pytest.raises(indexauth.UnreplayableRequestError) as caught:
-            client.post(server.url("/private/simple/upload"), content=content)
+    with (
+        module.Client(transport=indexauth.IndexAuthTransport([index])) as client,
+        pytest.raises(indexauth.UnreplayableRequestError) as caught,
+    ):
+        client.post(server.url("/private/simple/upload"), content=content)
     assert isinstance(caught.value, module.HTTPError)
     assert not isinstance(caught.value, module.StreamConsumed)
     assert caught.value.request.url == server.url("/private/simple/upload")
@@ -179,8 +181,10 @@ def test_unreplayable_body_refused_not_resent(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_async_generator_body_refused(backend: str, server: IndexServer, alice: KeyringStore) -> None:
-    """An async generator body challenged by a 401 raises UnreplayableRequestError, under asyncio and trio."""
+def test_async_generator_body_refused(
+    backend: str, server: IndexServer, alice: KeyringStore
+) -> None:
+    """An async generator body, challenged, raises UnreplayableRequestError (asyncio and trio)."""
     index = private(server)
 
     async def body() -> AsyncIterator[bytes]:
@@ -215,7 +219,7 @@ def test_unreplayable_body_without_challenge_is_fine(server: IndexServer) -> Non
 def test_100_concurrent_tasks_one_lookup_off_the_loop(
     library: str, backend: str, server: IndexServer
 ) -> None:
-    """100 concurrent requests with a cold cache run one lookup, in a worker thread, not on the loop."""
+    """100 concurrent cold requests run one lookup, in a worker thread, not on the event loop."""
     authenticator, source = gated(server, 100)
     module = lib(library)
     statuses: list[int] = []
@@ -230,10 +234,12 @@ def test_100_concurrent_tasks_one_lookup_off_the_loop(
         limits = module.Limits(max_connections=200)
         inner = module.AsyncHTTPTransport(limits=limits)
         transport = indexauth.AsyncIndexAuthTransport(authenticator=authenticator, inner=inner)
-        async with module.AsyncClient(transport=transport, timeout=30) as client:
-            async with anyio.create_task_group() as tg:
-                for i in range(100):
-                    tg.start_soon(one, client, i)
+        async with (
+            module.AsyncClient(transport=transport, timeout=30) as client,
+            anyio.create_task_group() as tg,
+        ):
+            for i in range(100):
+                tg.start_soon(one, client, i)
 
     anyio.run(main, backend=backend)
     assert statuses == [200] * 100
@@ -391,7 +397,7 @@ class ForwardProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _forward  # noqa: N815
+            do_GET = do_POST = _forward
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -419,6 +425,7 @@ def fixture_proxy() -> Iterator[ForwardProxy]:
 def test_wrap_client_keeps_environment_proxy(
     library: str,
     mode: str,
+    *,
     server: IndexServer,
     alice: KeyringStore,
     proxy: ForwardProxy,
@@ -447,7 +454,7 @@ def test_wrap_client_keeps_environment_proxy(
 def test_transport_argument_drops_environment_proxy(
     server: IndexServer, alice: KeyringStore, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Why wrap_client exists: with transport= httpx ignores HTTP_PROXY (so the proxy sees nothing)."""
+    """Why wrap_client exists: given transport=, httpx ignores HTTP_PROXY and skips the proxy."""
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     index = private(server)
     with httpx.Client(transport=indexauth.IndexAuthTransport([index])) as client:
@@ -472,9 +479,8 @@ def test_wrap_client_explicit_proxy_and_no_proxy_mounts(
     alice.set(server.url("/private/simple/", host="localhost"), "alice", "wonder-land")
     with indexauth.wrap_client(module.Client(), [index, other]) as client:
         assert None in client._mounts.values()  # NO_PROXY made a direct mount
-        assert all(
-            t is None or isinstance(t, indexauth.IndexAuthTransport) for t in client._mounts.values()
-        )
+        mounted = client._mounts.values()
+        assert all(t is None or isinstance(t, indexauth.IndexAuthTransport) for t in mounted)
         assert client.get(server.url("/private/simple/a/", host="localhost")).status_code == 200
         assert client.get(server.url("/private/simple/b/")).status_code == 200
     assert [u for u, _ in proxy.seen] == [server.url("/private/simple/b/")] * 2
@@ -562,9 +568,7 @@ def test_aclose_and_async_context_forwarded(library: str, backend: str) -> None:
     inners = [recording(module, "AsyncHTTPTransport") for _ in range(2)]
 
     async def main() -> None:
-        async with module.AsyncClient(
-            transport=indexauth.AsyncIndexAuthTransport(inner=inners[0])
-        ):
+        async with module.AsyncClient(transport=indexauth.AsyncIndexAuthTransport(inner=inners[0])):
             pass
         await indexauth.AsyncIndexAuthTransport(inner=inners[1]).aclose()
 
@@ -574,7 +578,7 @@ def test_aclose_and_async_context_forwarded(library: str, backend: str) -> None:
 
 
 def test_default_inner_per_library_closed(server: IndexServer) -> None:
-    """One transport serves httpx and httpx2 clients, each through its own library's inner transport."""
+    """One transport serves httpx and httpx2 clients, each through its own library's transport."""
     server.route("/public/")
     transport = indexauth.IndexAuthTransport()
     for name in LIBRARIES:
@@ -607,14 +611,17 @@ def test_errors_are_client_errors_with_request_and_response(
         ) as client:
             await client.get(url)
 
-    with pytest.raises(module.HTTPError) as caught:
+    def run() -> None:
         if mode == "sync":
             with module.Client(transport=indexauth.IndexAuthTransport([index])) as client:
                 client.get(url)
         else:
             anyio.run(run_async, backend=mode)
-    error = caught.value
-    assert isinstance(error, indexauth.MissingCredentialsError)
+
+    with pytest.raises(module.HTTPError) as caught:
+        run()
+    assert isinstance(caught.value, indexauth.MissingCredentialsError)
+    error: Any = caught.value
     assert error.request.url == url
     assert error.response.status_code == 401
     assert error.response.is_closed
@@ -639,17 +646,19 @@ def test_raise_on_failure_off_attaches_error(library: str, server: IndexServer) 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_error_pickles_without_secrets(library: str, server: IndexServer, kr: KeyringStore) -> None:
-    """A rejected-credentials error pickles to the same class, with no password or request inside."""
+    """A rejected-credentials error pickles to the same class, without password or request."""
     module = lib(library)
     index = private(server)
     kr.set(server.url("/private/simple/"), "alice", "not-the-password")
-    with module.Client(transport=indexauth.IndexAuthTransport([index])) as client:
-        with pytest.raises(indexauth.CredentialsRejectedError) as caught:
-            client.get(server.url("/private/simple/pkg/"))
+    with (
+        module.Client(transport=indexauth.IndexAuthTransport([index])) as client,
+        pytest.raises(indexauth.CredentialsRejectedError) as caught,
+    ):
+        client.get(server.url("/private/simple/pkg/"))
     data = pickle.dumps(caught.value)
     assert b"not-the-password" not in data
     assert b"bm90LXRoZS1wYXNzd29yZA" not in data  # nor its base64
-    copy = pickle.loads(data)
+    copy = pickle.loads(data)  # noqa: S301 - our own bytes
     assert type(copy) is type(caught.value)
     assert isinstance(copy, module.HTTPError)
     assert str(copy) == str(caught.value)

@@ -40,7 +40,10 @@ async def adrive(
         effect = next(flow)
         while True:
             reply: int | LookupResult
-            reply = await lookup(effect.target) if isinstance(effect, Lookup) else await send(effect)
+            if isinstance(effect, Lookup):
+                reply = await lookup(effect.target)
+            else:
+                reply = await send(effect)
             effect = flow.send(reply)
     except StopIteration as stop:
         outcome: Outcome = stop.value

@@ -74,7 +74,7 @@ def _namespace(obj: object) -> str:
             return root
     raise ConfigurationError(
         f"expected an httpx or httpx2 object, got {type(obj).__module__}.{type(obj).__name__}",
-        hint="use indexauth's transports with httpx.Client/AsyncClient or httpx2.Client/AsyncClient",
+        hint="use indexauth's transports with httpx or httpx2 clients (Client, AsyncClient)",
     )
 
 
@@ -82,10 +82,11 @@ class _Common:
     """Options and bookkeeping shared by the sync and async transports."""
 
     inner: Any
-    _kind: str  # the inner transport class made by default: HTTPTransport or AsyncHTTPTransport
+    _kind: str  # the default inner transport's class: HTTPTransport or AsyncHTTPTransport
 
     def _setup(
         self,
+        *,
         indexes: Iterable[Index | str],
         inner: Any,
         keyring_provider: str,
@@ -133,7 +134,7 @@ class _Common:
         error = outcome.error
         if error is None:
             return None
-        if outcome.raise_error and self.raise_on_failure or response is None:
+        if (outcome.raise_error and self.raise_on_failure) or response is None:
             if response is not None:
                 response.request = request
             return for_driver(error, namespace, _request=request, response=response)
@@ -173,7 +174,13 @@ class IndexAuthTransport(_Common, _SyncBase):
         authenticator: Authenticator | None = None,
     ) -> None:
         self._setup(
-            indexes, inner, keyring_provider, keyring_timeout, netrc, raise_on_failure, authenticator
+            indexes=indexes,
+            inner=inner,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            raise_on_failure=raise_on_failure,
+            authenticator=authenticator,
         )
 
     @overload
@@ -258,7 +265,13 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
         authenticator: Authenticator | None = None,
     ) -> None:
         self._setup(
-            indexes, inner, keyring_provider, keyring_timeout, netrc, raise_on_failure, authenticator
+            indexes=indexes,
+            inner=inner,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            raise_on_failure=raise_on_failure,
+            authenticator=authenticator,
         )
         self._lookup = ThreadedLookup(self.authenticator.resolver)
 
