@@ -665,6 +665,74 @@ def test_error_pickles_without_secrets(library: str, server: IndexServer, kr: Ke
     assert copy.response is None
 
 
+def test_inner_from_the_other_library_is_a_configuration_error() -> None:
+    """An httpx inner transport used by an httpx2 client says so instead of failing deep inside."""
+    import httpx2
+
+    transport = indexauth.IndexAuthTransport(inner=httpx.HTTPTransport())
+    with (
+        httpx2.Client(transport=transport) as client,
+        pytest.raises(indexauth.ConfigurationError, match="wraps an httpx transport"),
+    ):
+        client.get("http://127.0.0.1:9/")
+
+
+def test_httpx2_alias_mode(server: IndexServer, alice: KeyringStore) -> None:
+    """Under httpx2.alias_httpx(), `import httpx` is httpx2 and the transport still works."""
+    index = private(server)
+    code = (
+        "import sys, httpx2\n"
+        "httpx2.alias_httpx()\n"
+        "import httpx, indexauth\n"
+        "assert httpx.Client is httpx2.Client\n"
+        f"index = indexauth.Index({index.url!r})\n"
+        "with httpx.Client(transport=indexauth.IndexAuthTransport([index])) as client:\n"
+        f"    response = client.get({server.url('/private/simple/pkg/')!r})\n"
+        "assert isinstance(response, httpx2.Response), type(response)\n"
+        "print(response.status_code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "200"
+    assert [s.user for s in server.seen] == [None, "alice"]
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_challenged_response_released_before_retry(
+    library: str, server: IndexServer, alice: KeyringStore
+) -> None:
+    """With a one-connection pool the retry can only go out if the 401 gave its connection back."""
+    module = lib(library)
+    index = private(server)
+    inner = module.HTTPTransport(limits=module.Limits(max_connections=1))
+    transport = indexauth.IndexAuthTransport([index], inner=inner)
+    with module.Client(transport=transport, timeout=10) as client:
+        assert client.get(server.url("/private/simple/pkg/")).status_code == 200
+    assert [s.user for s in server.seen] == [None, "alice"]
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_challenged_response_released_before_retry(
+    library: str, backend: str, server: IndexServer, alice: KeyringStore
+) -> None:
+    """The async twin: a one-connection pool still gets its retry through."""
+    module = lib(library)
+    index = private(server)
+
+    async def main() -> int:
+        inner = module.AsyncHTTPTransport(limits=module.Limits(max_connections=1))
+        transport = indexauth.AsyncIndexAuthTransport([index], inner=inner)
+        async with module.AsyncClient(transport=transport, timeout=10) as client:
+            response = await client.get(server.url("/private/simple/pkg/"))
+            return int(response.status_code)
+
+    assert anyio.run(main, backend=backend) == 200
+    assert [s.user for s in server.seen] == [None, "alice"]
+
+
 def test_not_an_httpx_request_is_a_configuration_error() -> None:
     """Handing the transport something that is not an httpx/httpx2 request says so."""
     with pytest.raises(indexauth.ConfigurationError, match="httpx or httpx2"):

@@ -66,12 +66,20 @@ else:
     _AsyncBase = type("_AsyncBase", _installed_bases("AsyncBaseTransport"), {})
 
 
-def _namespace(obj: object) -> str:
-    """Which client library *obj* (a request, response or client) belongs to."""
+def _namespace_of(obj: object) -> str | None:
+    """Which client library *obj* (a request, transport or client) belongs to, if either."""
     for cls in type(obj).__mro__:
         root = cls.__module__.partition(".")[0]
         if root in _NAMESPACES:
             return root
+    return None
+
+
+def _namespace(obj: object) -> str:
+    """Which client library *obj* belongs to; a `ConfigurationError` if neither."""
+    namespace = _namespace_of(obj)
+    if namespace is not None:
+        return namespace
     raise ConfigurationError(
         f"expected an httpx or httpx2 object, got {type(obj).__module__}.{type(obj).__name__}",
         hint="use indexauth's transports with httpx or httpx2 clients (Client, AsyncClient)",
@@ -109,6 +117,13 @@ class _Common:
 
     def _inner_for(self, namespace: str) -> Any:
         if self.inner is not None:
+            theirs = _namespace_of(self.inner)
+            if theirs is not None and theirs != namespace:
+                # httpcore would fail on the foreign request far from the cause.
+                raise ConfigurationError(
+                    f"this transport wraps an {theirs} transport but got an {namespace} request",
+                    hint=f"pass an {namespace} transport as inner=, or leave inner=None",
+                )
             return self.inner
         with self._lock:
             inner = self._defaults.get(namespace)
