@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 import httpx
+import httpx2
 import pytest
 
 import indexauth
@@ -667,8 +668,6 @@ def test_error_pickles_without_secrets(library: str, server: IndexServer, kr: Ke
 
 def test_inner_from_the_other_library_is_a_configuration_error() -> None:
     """An httpx inner transport used by an httpx2 client says so instead of failing deep inside."""
-    import httpx2
-
     transport = indexauth.IndexAuthTransport(inner=httpx.HTTPTransport())
     with (
         httpx2.Client(transport=transport) as client,
@@ -752,6 +751,23 @@ def test_import_indexauth_loads_no_client_library() -> None:
         "assert 'httpx' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_missing_library_names_the_extra() -> None:
+    """Without httpx and httpx2, the transports say which extra to install."""
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = sys.modules['httpx2'] = None  # as if not installed\n"
+        "import indexauth\n"
+        "try:\n"
+        "    indexauth.IndexAuthTransport\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install 'indexauth[httpx]'" in done.stdout
 
 
 @pytest.mark.parametrize("example", ["httpx_client.py", "httpx_async.py"])
