@@ -174,4 +174,5 @@ DRIVERS: dict[str, Callable[[], Driver]] = {
     "httpx-trio": lambda: HttpxAsyncDriver("httpx", "trio"),
     "httpx2": lambda: HttpxDriver("httpx2"),
     "httpx2-asyncio": lambda: HttpxAsyncDriver("httpx2", "asyncio"),
+    "httpx2-trio": lambda: HttpxAsyncDriver("httpx2", "trio"),
 }
