@@ -7,10 +7,12 @@ A new driver joins every scenario by adding a class here and its name to DRIVERS
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
 import requests
 
 import indexauth
@@ -92,4 +94,85 @@ class RequestsDriver:
         return out
 
 
-DRIVERS: dict[str, Callable[[], Driver]] = {"requests": RequestsDriver}
+class HttpxDriver:
+    """httpx.Client (or httpx2's) with IndexAuthTransport, following redirects as pdm does."""
+
+    def __init__(self, library: str) -> None:
+        self.name = library
+        self.module: Any = importlib.import_module(library)
+        self.client_error: type[BaseException] = self.module.HTTPError
+
+    def run(
+        self,
+        calls: Sequence[Call],
+        *,
+        indexes: Iterable[indexauth.Index],
+        options: Mapping[str, Any],
+    ) -> list[Outcome]:
+        out: list[Outcome] = []
+        transport = indexauth.IndexAuthTransport(list(indexes), **options)
+        with self.module.Client(transport=transport, follow_redirects=True, timeout=10) as client:
+            for call in calls:
+                try:
+                    response = client.request(
+                        call.method, call.url, content=call.body, headers=call.headers
+                    )
+                except Exception as exc:  # the test inspects it
+                    out.append(exc)
+                    continue
+                out.append(_result(response))
+        return out
+
+
+class HttpxAsyncDriver:
+    """httpx.AsyncClient (or httpx2's) with AsyncIndexAuthTransport, under asyncio or trio."""
+
+    def __init__(self, library: str, backend: str) -> None:
+        self.name = f"{library}-{backend}"
+        self.backend = backend
+        self.module: Any = importlib.import_module(library)
+        self.client_error: type[BaseException] = self.module.HTTPError
+
+    def run(
+        self,
+        calls: Sequence[Call],
+        *,
+        indexes: Iterable[indexauth.Index],
+        options: Mapping[str, Any],
+    ) -> list[Outcome]:
+        transport = indexauth.AsyncIndexAuthTransport(list(indexes), **options)
+
+        async def main() -> list[Outcome]:
+            out: list[Outcome] = []
+            async with self.module.AsyncClient(
+                transport=transport, follow_redirects=True, timeout=10
+            ) as client:
+                for call in calls:
+                    try:
+                        response = await client.request(
+                            call.method, call.url, content=call.body, headers=call.headers
+                        )
+                    except Exception as exc:  # the test inspects it
+                        out.append(exc)
+                        continue
+                    out.append(_result(response))
+            return out
+
+        return anyio.run(main, backend=self.backend)
+
+
+def _result(response: Any) -> Result:
+    return Result(
+        response.status_code, response.text, len(response.history), indexauth.diagnosis(response)
+    )
+
+
+DRIVERS: dict[str, Callable[[], Driver]] = {
+    "requests": RequestsDriver,
+    "httpx": lambda: HttpxDriver("httpx"),
+    "httpx-asyncio": lambda: HttpxAsyncDriver("httpx", "asyncio"),
+    "httpx-trio": lambda: HttpxAsyncDriver("httpx", "trio"),
+    "httpx2": lambda: HttpxDriver("httpx2"),
+    "httpx2-asyncio": lambda: HttpxAsyncDriver("httpx2", "asyncio"),
+    "httpx2-trio": lambda: HttpxAsyncDriver("httpx2", "trio"),
+}

@@ -48,6 +48,12 @@ class Seen:
         return base64.b64decode(self.authorization[6:]).decode().partition(":")[0]
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when 100 clients connect at
+    # once (the concurrency tests); dropped SYNs are retried only after seconds.
+    request_queue_size = 256
+
+
 @dataclass
 class IndexServer:
     """The server, its routes and what it saw."""
@@ -149,7 +155,7 @@ class IndexServer:
 
             do_GET = do_POST = do_PUT = do_HEAD = _handle  # noqa: N815
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         threading.Thread(

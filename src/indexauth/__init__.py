@@ -28,10 +28,12 @@ from ._urls import redact
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._httpx import AsyncIndexAuthTransport, IndexAuthTransport, wrap_client
     from ._patch import install, uninstall
     from ._requests import IndexAuthAdapter
 
 __all__ = [
+    "AsyncIndexAuthTransport",
     "Attempt",
     "ConfigurationError",
     "Credentials",
@@ -41,6 +43,7 @@ __all__ = [
     "Index",
     "IndexAuthAdapter",
     "IndexAuthError",
+    "IndexAuthTransport",
     "MissingCredentialsError",
     "Policy",
     "ProviderError",
@@ -50,6 +53,7 @@ __all__ = [
     "install",
     "redact",
     "uninstall",
+    "wrap_client",
 ]
 
 # Public names that need a client library, and the extra that installs it.
@@ -57,6 +61,9 @@ _LAZY = {
     "IndexAuthAdapter": ("indexauth._requests", "requests"),
     "install": ("indexauth._patch", "global"),
     "uninstall": ("indexauth._patch", "global"),
+    "IndexAuthTransport": ("indexauth._httpx", "httpx"),
+    "AsyncIndexAuthTransport": ("indexauth._httpx", "httpx"),
+    "wrap_client": ("indexauth._httpx", "httpx"),
 }
 
 

@@ -1,14 +1,16 @@
-"""The loop every synchronous driver runs around the flow."""
+"""The loop every driver runs around the flow: `drive` for sync, `adrive` for async."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ._flow import Flow, Lookup, Outcome, Send
-from ._resolver import LookupResult
+from ._resolver import LookupResult, Resolver
 from ._sources import Target
 
-__all__ = ["drive"]
+__all__ = ["ThreadedLookup", "adrive", "drive"]
 
 
 def drive(
@@ -26,3 +28,71 @@ def drive(
         return outcome
     finally:
         flow.close()
+
+
+async def adrive(
+    flow: Flow,
+    send: Callable[[Send], Awaitable[int]],
+    lookup: Callable[[Target], Awaitable[LookupResult]],
+) -> Outcome:
+    """The async twin of `drive`: the same loop, awaiting *send* and *lookup*."""
+    try:
+        effect = next(flow)
+        while True:
+            reply: int | LookupResult
+            if isinstance(effect, Lookup):
+                reply = await lookup(effect.target)
+            else:
+                reply = await send(effect)
+            effect = flow.send(reply)
+    except StopIteration as stop:
+        outcome: Outcome = stop.value
+        return outcome
+    finally:
+        flow.close()
+
+
+class ThreadedLookup:
+    """`Resolver.lookup` for async drivers: off the event loop, one worker thread per key.
+
+    A remembered result is answered at once, without a thread. Otherwise the
+    first task of an event loop to ask runs the lookup in a worker thread
+    (`anyio.to_thread`), and the other tasks of that loop wait on an event
+    instead of each holding a thread; the resolver itself makes threads and
+    other event loops share that same lookup.
+    """
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self._lock = threading.Lock()
+        self._inflight: dict[tuple[object, tuple[str, str]], Any] = {}
+
+    async def __call__(self, target: Target) -> LookupResult:
+        """The lookup result for *target*, never blocking the event loop."""
+        import anyio  # noqa: PLC0415 - only async drivers need it
+        import anyio.lowlevel  # noqa: PLC0415
+        import anyio.to_thread  # noqa: PLC0415
+
+        result = self.resolver.peek(target)
+        if result is not None:
+            return result
+        # Events belong to one event loop, so tasks share a lookup per loop.
+        key = (anyio.lowlevel.current_token(), target.key)
+        with self._lock:
+            event = self._inflight.get(key)
+            leader = event is None
+            if event is None:
+                event = self._inflight[key] = anyio.Event()
+        if not leader:
+            await event.wait()
+            result = self.resolver.peek(target)
+            if result is not None:
+                return result
+            # Forgotten meanwhile (rejected, or the lookup failed): ask on our own.
+        try:
+            return await anyio.to_thread.run_sync(self.resolver.lookup, target)
+        finally:
+            if leader:
+                with self._lock:
+                    del self._inflight[key]
+                event.set()

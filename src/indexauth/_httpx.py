@@ -1,0 +1,477 @@
+"""`IndexAuthTransport`, `AsyncIndexAuthTransport`, `wrap_client`: the flow driven through httpx.
+
+One pair of classes serves both **httpx** and **httpx2**. The two libraries
+have separate namespaces (an `httpx.Request` is not an `httpx2.Request`), so
+each request tells the transport which library sent it, and the transport
+answers through an inner transport of that same library and raises that
+library's `HTTPError`. With ``inner=None`` it makes one default inner
+transport per library, on first use; an `inner` you pass serves every request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import threading
+from collections.abc import Callable, Iterable
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from ._config import build_authenticator
+from ._driver import ThreadedLookup, adrive, drive
+from ._exceptions import ConfigurationError, IndexAuthError, for_driver
+from ._flow import Authenticator, Outcome, Send
+from ._keyring import DEFAULT_TIMEOUT
+from ._models import Index
+
+__all__ = ["AsyncIndexAuthTransport", "IndexAuthTransport", "wrap_client"]
+
+_NAMESPACES = ("httpx", "httpx2")
+_T = TypeVar("_T")
+
+
+def _installed_bases(name: str) -> tuple[type, ...]:
+    """*name* (a base transport class) from each installed client library."""
+    found: list[type] = []
+    for namespace in _NAMESPACES:
+        try:
+            base = getattr(importlib.import_module(namespace), name)
+        except ImportError:
+            continue
+        if base not in found:  # httpx2.alias_httpx() makes `httpx` import httpx2
+            found.append(base)
+    if not found:
+        raise ImportError("indexauth's transports need httpx or httpx2", name="httpx")
+    return tuple(found)
+
+
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    _Request = httpx.Request | httpx2.Request
+    _Response = httpx.Response | httpx2.Response
+
+    # For type checkers the transports are both libraries' transports, so
+    # `httpx.Client(transport=...)` and `httpx2.Client(transport=...)` both check.
+    # The two bases disagree on `handle_request` types; the overloads below satisfy both.
+    class _SyncBase(httpx.BaseTransport, httpx2.BaseTransport): ...  # type: ignore[misc]
+
+    class _AsyncBase(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport): ...  # type: ignore[misc]
+
+else:
+    # At run time they subclass whichever of the two is installed, so
+    # `isinstance(transport, httpx.BaseTransport)` holds too.
+    _SyncBase = type("_SyncBase", _installed_bases("BaseTransport"), {})
+    _AsyncBase = type("_AsyncBase", _installed_bases("AsyncBaseTransport"), {})
+
+
+def _namespace_of(obj: object) -> str | None:
+    """Which client library *obj* (a request, transport or client) belongs to, if either."""
+    for cls in type(obj).__mro__:
+        root = cls.__module__.partition(".")[0]
+        if root in _NAMESPACES:
+            return root
+    return None
+
+
+def _namespace(obj: object) -> str:
+    """Which client library *obj* belongs to; a `ConfigurationError` if neither."""
+    namespace = _namespace_of(obj)
+    if namespace is not None:
+        return namespace
+    raise ConfigurationError(
+        f"expected an httpx or httpx2 object, got {type(obj).__module__}.{type(obj).__name__}",
+        hint="use indexauth's transports with httpx or httpx2 clients (Client, AsyncClient)",
+    )
+
+
+class _Common:
+    """Options and bookkeeping shared by the sync and async transports."""
+
+    inner: Any
+    _kind: str  # the default inner transport's class: HTTPTransport or AsyncHTTPTransport
+
+    def _setup(
+        self,
+        *,
+        indexes: Iterable[Index | str],
+        inner: Any,
+        keyring_provider: str,
+        keyring_timeout: float,
+        netrc: bool,
+        raise_on_failure: bool,
+        authenticator: Authenticator | None,
+    ) -> None:
+        self.authenticator = build_authenticator(
+            indexes,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            authenticator=authenticator,
+        )
+        self.inner = inner
+        self.raise_on_failure = raise_on_failure
+        self._defaults: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _inner_for(self, namespace: str) -> Any:
+        if self.inner is not None:
+            theirs = _namespace_of(self.inner)
+            if theirs is not None and theirs != namespace:
+                # httpcore would fail on the foreign request far from the cause.
+                raise ConfigurationError(
+                    f"this transport wraps an {theirs} transport but got an {namespace} request",
+                    hint=f"pass an {namespace} transport as inner=, or leave inner=None",
+                )
+            return self.inner
+        with self._lock:
+            inner = self._defaults.get(namespace)
+            if inner is None:
+                module = importlib.import_module(namespace)
+                inner = self._defaults[namespace] = getattr(module, self._kind)()
+        return inner
+
+    def _inners(self) -> list[Any]:
+        if self.inner is not None:
+            return [self.inner]
+        with self._lock:
+            return list(self._defaults.values())
+
+    def _start(self, request: _Request) -> tuple[str, Callable[[], None] | None, Any]:
+        namespace = _namespace(request)
+        return namespace, _rewinder(request.stream), self._inner_for(namespace)
+
+    def _settle(
+        self, outcome: Outcome, namespace: str, request: _Request, response: _Response | None
+    ) -> IndexAuthError | None:
+        """The error to raise, or `None` to return *response* (with any error attached)."""
+        error = outcome.error
+        if error is None:
+            return None
+        if (outcome.raise_error and self.raise_on_failure) or response is None:
+            if response is not None:
+                response.request = request
+            return for_driver(error, namespace, _request=request, response=response)
+        if outcome.raise_error:
+            self.authenticator.diagnose(error)
+        response.extensions["indexauth.error"] = error
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(indexes={list(self.authenticator.indexes)!r})"
+
+
+class IndexAuthTransport(_Common, _SyncBase):
+    """An httpx (or httpx2) transport that authenticates to package indexes the uv way.
+
+    It wraps *inner* (by default an ``HTTPTransport()`` of whichever library
+    sends the request) and only decides which `Authorization` header each
+    request carries: ``httpx.Client(transport=IndexAuthTransport([...]))``.
+    Passing ``transport=`` turns off httpx's environment proxies; to keep them,
+    build the client as usual and call `indexauth.wrap_client(client, [...])`.
+
+    With ``raise_on_failure=False`` a refused request returns its response,
+    and `indexauth.diagnosis(response)` says what went wrong.
+    """
+
+    _kind = "HTTPTransport"
+
+    def __init__(
+        self,
+        indexes: Iterable[Index | str] = (),
+        *,
+        inner: Any = None,
+        keyring_provider: str = "auto",
+        keyring_timeout: float = DEFAULT_TIMEOUT,
+        netrc: bool = True,
+        raise_on_failure: bool = True,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self._setup(
+            indexes=indexes,
+            inner=inner,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            raise_on_failure=raise_on_failure,
+            authenticator=authenticator,
+        )
+
+    @overload
+    def handle_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    def handle_request(self, request: Any) -> Any:
+        """Send *request* through the inner transport, authenticating as the flow decides."""
+        namespace, rewind, inner = self._start(request)
+        responses: list[Any] = []
+
+        def send(effect: Send) -> int:
+            if effect.retry:
+                _release(responses[-1])
+                if rewind is not None:
+                    rewind()
+            response = inner.handle_request(_prepared(namespace, request, effect))
+            responses.append(response)
+            return int(response.status_code)
+
+        try:
+            outcome = drive(
+                self.authenticator.flow(
+                    str(request.url),
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                self.authenticator.resolver.lookup,
+            )
+        except BaseException:
+            if responses:
+                responses[-1].close()
+            raise
+        response = responses[-1] if responses else None
+        error = self._settle(outcome, namespace, request, response)
+        if error is not None:
+            if response is not None:
+                _release(response)
+            raise error from None
+        return response
+
+    def close(self) -> None:
+        """Close the inner transport(s)."""
+        for inner in self._inners():
+            inner.close()
+
+    def __enter__(self: _T) -> _T:
+        for inner in self._inners():  # type: ignore[attr-defined]
+            inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        for inner in self._inners():
+            inner.__exit__(exc_type, exc_value, traceback)
+
+
+class AsyncIndexAuthTransport(_Common, _AsyncBase):
+    """The async twin of `IndexAuthTransport`, for ``httpx.AsyncClient(transport=...)``.
+
+    Credential lookups (keyring, files) run in a worker thread, so the event
+    loop never waits on them; concurrent requests share one lookup per index.
+    Works under asyncio and trio.
+    """
+
+    _kind = "AsyncHTTPTransport"
+
+    def __init__(
+        self,
+        indexes: Iterable[Index | str] = (),
+        *,
+        inner: Any = None,
+        keyring_provider: str = "auto",
+        keyring_timeout: float = DEFAULT_TIMEOUT,
+        netrc: bool = True,
+        raise_on_failure: bool = True,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self._setup(
+            indexes=indexes,
+            inner=inner,
+            keyring_provider=keyring_provider,
+            keyring_timeout=keyring_timeout,
+            netrc=netrc,
+            raise_on_failure=raise_on_failure,
+            authenticator=authenticator,
+        )
+        self._lookup = ThreadedLookup(self.authenticator.resolver)
+
+    @overload
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    async def handle_async_request(self, request: Any) -> Any:
+        """Send *request* through the inner transport, authenticating as the flow decides."""
+        namespace, rewind, inner = self._start(request)
+        responses: list[Any] = []
+
+        async def send(effect: Send) -> int:
+            if effect.retry:
+                await _arelease(responses[-1])
+                if rewind is not None:
+                    rewind()
+            response = await inner.handle_async_request(_prepared(namespace, request, effect))
+            responses.append(response)
+            return int(response.status_code)
+
+        try:
+            outcome = await adrive(
+                self.authenticator.flow(
+                    str(request.url),
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                self._lookup,
+            )
+        except BaseException:
+            if responses:
+                await _aclose_shielded(responses[-1])
+            raise
+        response = responses[-1] if responses else None
+        error = self._settle(outcome, namespace, request, response)
+        if error is not None:
+            if response is not None:
+                await _arelease(response)
+            raise error from None
+        return response
+
+    async def aclose(self) -> None:
+        """Close the inner transport(s)."""
+        for inner in self._inners():
+            await inner.aclose()
+
+    async def __aenter__(self: _T) -> _T:
+        for inner in self._inners():  # type: ignore[attr-defined]
+            await inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        for inner in self._inners():
+            await inner.__aexit__(exc_type, exc_value, traceback)
+
+
+_C = TypeVar("_C")
+
+
+def wrap_client(
+    client: _C,
+    indexes: Iterable[Index | str] = (),
+    *,
+    keyring_provider: str = "auto",
+    keyring_timeout: float = DEFAULT_TIMEOUT,
+    netrc: bool = True,
+    raise_on_failure: bool = True,
+    authenticator: Authenticator | None = None,
+) -> _C:
+    """Make *client* (an httpx or httpx2 `Client` or `AsyncClient`) authenticate, in place.
+
+    Unlike ``transport=``, this keeps everything the client already set up:
+    environment proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`),
+    ``proxy=`` and ``mounts=``. It wraps the client's default transport and
+    every mounted one, all sharing one credential cache. A transport that is
+    already an indexauth transport is left as is, so calling it twice is harmless.
+    Returns *client*.
+    """
+    module = importlib.import_module(_namespace(client))
+    cls: type[IndexAuthTransport] | type[AsyncIndexAuthTransport] = (
+        AsyncIndexAuthTransport if isinstance(client, module.AsyncClient) else IndexAuthTransport
+    )
+    shared = build_authenticator(
+        indexes,
+        keyring_provider=keyring_provider,
+        keyring_timeout=keyring_timeout,
+        netrc=netrc,
+        authenticator=authenticator,
+    )
+
+    def wrap(transport: Any) -> Any:
+        # A None mount means "use the default transport", which is wrapped itself.
+        if transport is None or isinstance(transport, _Common):
+            return transport
+        return cls(inner=transport, authenticator=shared, raise_on_failure=raise_on_failure)
+
+    state: Any = client
+    state._transport = wrap(state._transport)
+    state._mounts = {pattern: wrap(transport) for pattern, transport in state._mounts.items()}
+    return client
+
+
+def _prepared(namespace: str, request: Any, effect: Send) -> Any:
+    """*request* with `Authorization` as *effect* says; a copy, so the caller's stays as built."""
+    if effect.action == "keep":
+        return request
+    headers = request.headers.copy()
+    headers.pop("Authorization", None)
+    if effect.action == "set" and effect.authorization is not None:
+        headers["Authorization"] = effect.authorization
+    module: ModuleType = importlib.import_module(namespace)
+    return module.Request(
+        request.method,
+        request.url,
+        headers=headers,
+        stream=request.stream,
+        extensions=request.extensions,
+    )
+
+
+def _release(response: Any) -> None:
+    # Read what is left so the pooled connection can be reused, then give it back.
+    try:
+        response.read()
+    finally:
+        response.close()
+
+
+async def _arelease(response: Any) -> None:
+    try:
+        await response.aread()
+    finally:
+        await _aclose_shielded(response)
+
+
+async def _aclose_shielded(response: Any) -> None:
+    import anyio  # noqa: PLC0415 - loaded with the async transport's first request
+
+    # A cancelled task must still give the connection back.
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
+def _noop() -> None:
+    pass
+
+
+def _rewinder(stream: object) -> Callable[[], None] | None:
+    """A function that readies *stream* for a second send, or `None` if it cannot be replayed.
+
+    Bytes replay as they are; multipart forms replay when every file in them
+    can seek (httpx seeks them back itself); a file body replays when it can
+    seek back to where it started. Generators, async iterators and pipes
+    cannot: the retry is refused rather than sent empty.
+    """
+    names = {cls.__name__ for cls in type(stream).__mro__}
+    if "ByteStream" in names:
+        return _noop
+    if "MultipartStream" in names:
+        files = [getattr(field, "file", None) for field in getattr(stream, "fields", ())]
+        return _noop if all(_seekable(f) for f in files if f is not None) else None
+    if "IteratorByteStream" in names:
+        body = getattr(stream, "_stream", None)
+        if hasattr(body, "read") and _seekable(body):
+            assert body is not None  # noqa: S101 - hasattr above
+            position = body.tell()
+
+            def rewind() -> None:
+                body.seek(position)
+
+            return rewind
+    return None
+
+
+def _seekable(file: Any) -> bool:
+    if isinstance(file, (str, bytes)):
+        return True
+    try:
+        return bool(file.seekable()) and file.tell() >= 0
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
