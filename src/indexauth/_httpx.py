@@ -391,8 +391,10 @@ def wrap_client(
         return cls(inner=transport, authenticator=shared, raise_on_failure=raise_on_failure)
 
     state: Any = client
-    state._transport = wrap(state._transport)
-    state._mounts = {pattern: wrap(transport) for pattern, transport in state._mounts.items()}
+    # httpx has no public way to reach the transports a client built for itself
+    # (its default and its proxy mounts); wrapping them in place keeps both.
+    state._transport = wrap(state._transport)  # noqa: SLF001
+    state._mounts = {pattern: wrap(t) for pattern, t in state._mounts.items()}  # noqa: SLF001
     return client
 
 
