@@ -153,7 +153,7 @@ class IndexServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_HEAD = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_HEAD = _handle
 
         self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
