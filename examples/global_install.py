@@ -1,7 +1,7 @@
 """Global mode from code: what `INDEXAUTH=1` does at start-up, for this process only.
 
 Sessions created between `install()` and `uninstall()` authenticate to the
-indexes of the global configuration (see docs/README-global.md).
+indexes of the global configuration (see docs/global.md).
 """
 
 from __future__ import annotations

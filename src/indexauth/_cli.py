@@ -4,7 +4,7 @@ It is for the person setting up or debugging access to an index, and answers
 the question every other tool leaves open: which names were looked up, where,
 and why it failed. Output is plain text (or `--json`); errors go to stderr as
 what happened, what was tried, and what to do. No command but `token` ever
-prints a secret. Exit codes are in `EXIT_CODES` and docs/README-cli.md.
+prints a secret. Exit codes are in `EXIT_CODES` and docs/cli.md.
 """
 
 from __future__ import annotations
@@ -823,7 +823,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Set up and debug credentials for private package indexes.",
         epilog="Exit codes: "
         + ", ".join(f"{code} {name}" for name, code in EXIT_CODES.items())
-        + ". See docs/README-cli.md.",
+        + ". See docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"indexauth {__version__}")
     seconds = _positive_seconds
