@@ -258,6 +258,8 @@ class TestProviderChoice:
         )
         assert isinstance(error, indexauth.MissingCredentialsError)
         assert kr.lookups() == []
+        assert "keyring set" not in error.hint, "the hint offers only sources that are in use"
+        assert "indexauth login" in error.hint
 
     @pytest.mark.parametrize("bad", ["keychain", "", "IMPORT"])
     def test_bad_value(self, bad: str) -> None:

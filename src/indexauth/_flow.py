@@ -207,7 +207,9 @@ class Authenticator:
         self, url: str, target: Target, policy: str, result: LookupResult, status: int | None
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
-        hint = missing_hint(target, result.username)
+        hint = missing_hint(
+            target, result.username, frozenset(s.name for s in self.resolver.sources)
+        )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError
         if result.failures:

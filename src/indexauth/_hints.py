@@ -12,23 +12,33 @@ def _service(target: Target) -> str:
     return target.service_names[0]
 
 
-def missing_hint(target: Target, username: str | None) -> str:
-    """How to give credentials for *target*."""
+def missing_hint(
+    target: Target, username: str | None, sources: frozenset[str] | None = None
+) -> str:
+    """How to give credentials for *target*, through the *sources* in the chain (all if `None`)."""
+    def has(name: str) -> bool:
+        return sources is None or name in sources
+
     user = username or "USERNAME"
     url = target.index.url if target.index is not None else str(target.realm)
     login = f"indexauth login {url}" + (f" --username {username}" if username else "")
-    lines = [
-        f"run `{login}`",
-        f"or store a password in keyring: `keyring set {_service(target)} {user}`",
-    ]
+    lines = []
+    if has("keyring") or has("indexauth store"):
+        lines.append(f"run `{login}`")
+    if has("keyring"):
+        lines.append(f"store a password in keyring: `keyring set {_service(target)} {user}`")
     index = target.index
-    if index is not None and index.name:
+    if index is not None and index.name and has("environment"):
         var = f"INDEXAUTH_INDEX_{env_name(index.name)}"
-        lines.append(f"or export {var}_USERNAME={user} and {var}_PASSWORD=...")
-    else:
+        lines.append(f"export {var}_USERNAME={user} and {var}_PASSWORD=...")
+    elif has("netrc"):
+        lines.append(f"add `machine {target.realm.host} login {user} password ...` to ~/.netrc")
+    if not lines:
         lines.append(
-            f"or add `machine {target.realm.host} login {user} password ...` to ~/.netrc"
+            "every source that could hold them is turned off: put them in the index URL "
+            "(https://USER:PASSWORD@host/...) or turn a source back on"
         )
+    lines[1:] = [f"or {line}" for line in lines[1:]]
     if index is not None and username is None:
         lines.append(
             "(use the username your index expects: __token__ for GitLab and PyPI tokens, "
