@@ -202,6 +202,7 @@ class TestBadInput:
             ({"url": "https://h.example:99999/"}, "cannot be parsed"),
             ({"url": "https://h.example/\nsimple/"}, "control character"),
             ({"url": "https://h.example/", "name": "bad name!"}, "'bad name!'"),
+            ({"url": "https://h.example/", "name": "internal\n"}, "invalid index name 'internal"),
             ({"url": "https://h.example/", "authenticate": "sometimes"}, "'sometimes'"),
             ({"url": "https://h.example/", "username": "a\r\nb"}, "line break"),
         ],
@@ -272,6 +273,24 @@ class TestNetrc:
         monkeypatch.setenv("NETRC", str(netrc))
         session, _ = _session(indexauth.Index(server.url("/p/simple/")))
         assert session.get(server.url("/p/simple/x/")).status_code == 200
+
+
+def test_import_provider_without_keyring_is_a_provider_error(server: IndexServer) -> None:
+    """keyring_provider='import' where keyring cannot be imported: ProviderError, never ImportError."""
+    server.route("/p/", users=ALICE)
+    code = (
+        "import sys; sys.modules['keyring'] = None\n"
+        "import requests, indexauth\n"
+        "s = requests.Session()\n"
+        "s.mount('http://', indexauth.IndexAuthAdapter([indexauth.Index(sys.argv[1])], keyring_provider='import'))\n"
+        "try:\n    s.get(sys.argv[1] + 'x/', timeout=10)\n"
+        "except indexauth.IndexAuthError as e:\n    print(type(e).__name__, '|', e.hint)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, server.url("/p/simple/")], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ProviderError |") and "indexauth[keyring]" in done.stdout
 
 
 def test_import_is_light() -> None:

@@ -122,13 +122,31 @@ class TestServiceNames:
 
     def test_order_with_port(self) -> None:
         """URL as configured, slash toggled, scheme://host:port, host:port, bare host."""
+        assert service_names("https://h.example:8443/simple/") == (
+            "https://h.example:8443/simple/",
+            "https://h.example:8443/simple",
+            "https://h.example:8443",
+            "h.example:8443",
+            "h.example",
+        )
+
+    def test_plain_http_gets_no_scheme_less_names(self) -> None:
+        """An entry under `host` may be meant for https: over plain http it is never tried."""
         assert service_names("http://h.example:8080/simple/") == (
             "http://h.example:8080/simple/",
             "http://h.example:8080/simple",
             "http://h.example:8080",
-            "h.example:8080",
-            "h.example",
         )
+
+    def test_plain_http_on_loopback_keeps_them(self) -> None:
+        """On this machine nothing crosses a network, so pip's netloc entries still work."""
+        assert service_names("http://127.0.0.1:8080/simple/")[3:] == ("127.0.0.1:8080", "127.0.0.1")
+
+    def test_query_and_fragment_never_in_a_service_name(self) -> None:
+        """A token in the index URL's query is not part of any name (nor logged through one)."""
+        names = service_names("https://h.example/simple/?private_token=QSECRET#x")
+        assert not any("QSECRET" in n or "#" in n for n in names)
+        assert names[:2] == ("https://h.example/simple/", "https://h.example/simple")
 
     def test_without_port_and_slash(self) -> None:
         """A URL without a trailing slash is tried first as typed, then with one."""
@@ -176,7 +194,7 @@ class TestRedact:
     ) -> None:
         """user:PASSWORD@, :PASSWORD@ and TOKEN@ never show the secret."""
         raw = password
-        for c in "/?#@" + ("" if user else ":"):  # without a user, a raw ":" starts the password
+        for c in "/@" + ("" if user else ":"):  # without a user, a raw ":" starts the password
             raw = raw.replace(c, "")
         token = "SECRET" + (quote(password, safe="") if encode else raw)
         userinfo = f"{user}:{token}" if user else token
@@ -188,7 +206,7 @@ class TestRedact:
     @given(secret)
     def test_raw_slash_in_password_still_hidden(self, password: str) -> None:
         """A password with a raw / (an invalid URL that people still write) stays hidden."""
-        clean = "SECRET" + password.replace("?", "").replace("#", "").replace("@", "").replace(":", "")
+        clean = "SECRET" + password.replace("@", "").replace(":", "")
         out = redact(f"https://user:{clean}/x@h.example/simple/")
         assert "SECRET" not in out
 

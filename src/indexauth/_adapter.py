@@ -100,15 +100,21 @@ class AdapterDriver:
             responses.append(response)
             return response.status_code
 
-        outcome = drive(
-            self.authenticator.flow(
-                request.url or "",
-                has_authorization="Authorization" in request.headers,
-                replayable=rewind is not None,
-            ),
-            send,
-            self.authenticator.resolver.lookup,
-        )
+        try:
+            outcome = drive(
+                self.authenticator.flow(
+                    request.url or "",
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                self.authenticator.resolver.lookup,
+            )
+        except BaseException:
+            # Whatever went wrong, a challenged response must not pin a pooled connection.
+            for response in responses:
+                response.close()
+            raise
         response = responses[-1] if responses else None
         if response is not None and len(responses) > 1:
             response.history = [*response.history, *responses[:-1]]

@@ -36,7 +36,7 @@ from ._hints import missing_hint, rejected_hint, unreplayable_hint
 from ._models import Credentials, Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
-from ._urls import UrlError, realm_of, split_url
+from ._urls import UrlError, realm_of, redact, split_url
 
 __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
@@ -110,6 +110,9 @@ class Authenticator:
     def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
         """Decide, step by step, how *url* is sent; see the module docstring."""
         target = self.match(url)
+        # Requests may carry userinfo or a token in their query: from here on only
+        # the redacted form is used in anything a person or a log could see.
+        url = redact(url)
         if target is None:
             yield Send("keep")
             return _OK
@@ -199,7 +202,9 @@ class Authenticator:
                 ),
                 True,
             )
-        if creds is not None and status < 400:
+        if creds is not None and status < 500:
+            # A 404 to credentials is "no such package", not a refusal: keep sending
+            # them up front, or every miss on a GitLab index costs two round trips.
             self.resolver.accepted(target, creds, source)
         return _OK
 

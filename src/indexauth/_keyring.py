@@ -38,8 +38,14 @@ class KeyringImportSource:
 
     def _module(self) -> Any:
         if self._keyring is None:
-            import keyring  # noqa: PLC0415 - loaded on the first lookup, never at import
-
+            try:
+                import keyring  # noqa: PLC0415 - loaded on the first lookup, never at import
+            except ImportError as exc:
+                raise SourceFailure(
+                    f"keyring_provider='import' but the keyring module cannot be imported ({exc})",
+                    hint="install it: pip install 'indexauth[keyring]'; or use "
+                    "keyring_provider='subprocess' or 'disabled'",
+                ) from None
             self._keyring = keyring
         return self._keyring
 

@@ -183,7 +183,7 @@ class Index:
                 f"invalid index URL: {exc}",
                 hint="give the index URL in full, for example https://pkgs.example.com/simple/",
             ) from None
-        if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
+        if name is not None and (not isinstance(name, str) or not _NAME_RE.fullmatch(name)):
             raise ConfigurationError(
                 f"invalid index name {name!r}: names may only contain ASCII letters, digits, "
                 "hyphens, underscores and periods",

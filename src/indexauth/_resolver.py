@@ -157,8 +157,16 @@ class Resolver:
             try:
                 found = source.find(target, username, record)
             except SourceFailure as failure:
-                failures.append(failure)
-                self._warn_once(f"{source.name}: {failure.message}")
+                self._failed(source, failure, username, record, failures)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one broken source must not break the chain
+                failure = SourceFailure(
+                    f"{source.name} failed unexpectedly: {type(exc).__name__}: "
+                    + " ".join(str(exc).split())[:200],
+                    hint="this is a bug or an unsupported setup; run with "
+                    "logging.getLogger('indexauth') at DEBUG and report it",
+                )
+                self._failed(source, failure, username, record, failures)
                 continue
             if found is None:
                 continue
@@ -169,6 +177,20 @@ class Resolver:
             if username is None and found.username:
                 username = found.username
         return LookupResult(None, username, None, tuple(record.attempts), tuple(failures))
+
+    def _failed(
+        self,
+        source: Source,
+        failure: SourceFailure,
+        username: str | None,
+        record: Recorder,
+        failures: list[SourceFailure],
+    ) -> None:
+        failures.append(failure)
+        last = record.attempts[-1] if record.attempts else None
+        if last is None or last.source != source.name or not last.outcome.startswith("failed"):
+            record(source.name, "", username, f"failed: {failure.message}")
+        self._warn_once(f"{source.name}: {failure.message}")
 
     def _warn_once(self, message: str) -> None:
         with self._lock:

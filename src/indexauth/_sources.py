@@ -20,7 +20,7 @@ from typing import ClassVar, Protocol
 
 from ._exceptions import Attempt, ConfigurationError, IndexAuthError, ProviderError
 from ._models import Credentials, Index, env_name
-from ._urls import Realm, service_names
+from ._urls import Realm, is_loopback, service_names
 
 __all__ = [
     "EnvSource",
@@ -191,11 +191,19 @@ class NetrcSource:
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         path = self.path()
         host = target.realm.host
+        if target.index is None and target.realm.scheme != "https" and not is_loopback(host):
+            # netrc entries name a host, not a scheme: one meant for https must not
+            # go out in clear to a URL nobody configured.
+            record(self.name, str(path), username, "skipped: plain http to an unconfigured URL")
+            return None
         hosts = self._load(path)
         if hosts is None:
             record(self.name, str(path), username, "no such file")
             return None
-        entry = hosts.get(host) or hosts.get("default")
+        entry = hosts.get(host)
+        if entry is None and target.index is not None:
+            # `default` is for indexes you configured, not for any host that answers 401.
+            entry = hosts.get("default")
         if entry is None:
             record(self.name, str(path), username, f"no entry for {host}")
             return None
@@ -229,7 +237,8 @@ class NetrcSource:
             parsed = netrc.netrc(str(path))
         except netrc.NetrcParseError as exc:
             raise SourceFailure(
-                f"{path} cannot be parsed (line {exc.lineno}: {exc.msg}); skipped",
+                # Not exc.msg: it quotes the offending token, which may be a password.
+                f"{path} cannot be parsed (near line {exc.lineno}); skipped",
                 hint=f"fix {path}: each entry reads `machine HOST login USER password SECRET`",
             ) from None
         except (OSError, UnicodeDecodeError) as exc:

@@ -86,8 +86,12 @@ def split_url(url: str) -> SplitResult:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
-    except ValueError as exc:
-        raise UrlError(f"URL {redact(url)!r} cannot be parsed: {exc}") from None
+    except ValueError:
+        # urllib's own message quotes the text it read as a port: a password, often.
+        raise UrlError(
+            f"URL {redact(url)!r} cannot be parsed: its port is not a number from 0 to 65535, "
+            "or a character in the password needs %-encoding"
+        ) from None
     if parts.scheme.lower() not in DEFAULT_PORTS:
         raise UrlError(f"URL {redact(url)!r} must start with http:// or https://")
     if not parts.hostname:
@@ -137,30 +141,42 @@ def _toggle_slash(url: str) -> str:
     return url[:-1] if url.endswith("/") else url + "/"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether *host* is this machine: nothing sent there crosses a network."""
+    return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
+
+
 def service_names(url: str) -> tuple[str, ...]:
     """Keyring service names for an index URL, in the order they are tried.
 
-    The URL as given, the same with its trailing slash toggled (pip writes one,
-    uv keeps what you typed), `scheme://host[:port]`, `host[:port]`, and bare
-    `host` when the URL names a port.
+    The URL as given (without userinfo, query or fragment), the same with its
+    trailing slash toggled (pip writes one, uv keeps what you typed),
+    `scheme://host[:port]`, `host[:port]`, and bare `host` when the URL names
+    a port. The scheme-less names cannot tell http from https, so for plain
+    http they are tried only on loopback: an entry made for an https index is
+    never sent in clear.
 
-    >>> for name in service_names("http://h.example:8080/simple/"):
+    >>> for name in service_names("https://h.example:8443/simple/"):
     ...     print(name)
-    http://h.example:8080/simple/
-    http://h.example:8080/simple
-    http://h.example:8080
-    h.example:8080
+    https://h.example:8443/simple/
+    https://h.example:8443/simple
+    https://h.example:8443
+    h.example:8443
     h.example
+    >>> service_names("http://h.example/simple/")
+    ('http://h.example/simple/', 'http://h.example/simple', 'http://h.example')
     """
     parts = split_url(url)
     realm = realm_of(parts)
     names = []
-    if parts.path not in ("", "/") or parts.query:
-        clean = strip_userinfo(url)
+    if parts.path not in ("", "/"):
+        clean = strip_userinfo(url).split("#", 1)[0].split("?", 1)[0]
         names += [clean, _toggle_slash(clean)]
-    names += [str(realm), realm.netloc]
-    if parts.port is not None:
-        names.append(f"[{realm.host}]" if ":" in realm.host else realm.host)
+    names.append(str(realm))
+    if realm.scheme == "https" or is_loopback(realm.host):
+        names.append(realm.netloc)
+        if parts.port is not None:
+            names.append(f"[{realm.host}]" if ":" in realm.host else realm.host)
     return tuple(dict.fromkeys(names))
 
 
@@ -195,24 +211,29 @@ def redact(url: str) -> str:
         return "<not a URL>"
     match = _SCHEME_RE.match(url)
     start = match.end() if match and match.group(2) else 0
-    # Userinfo ends at the last "@" before the path, query or fragment. A raw
-    # "/", "?" or "#" inside a password is not a URL any parser agrees on, so
-    # anything before the last "@" of the whole pre-query text is masked too.
-    query_at = min((i for i in (url.find("?", start), url.find("#", start)) if i >= 0), default=-1)
-    head = url if query_at < 0 else url[:query_at]
-    tail = "" if query_at < 0 else url[query_at:]
-    end = _authority_end(head, start)
-    at = head.rfind("@", start, end)
-    if at < 0 and "@" in head[end:] and not _PORT_RE.search(head[start:end]):
+    # Userinfo ends at the last "@" before the first "/" of the path. A raw "?"
+    # or "#" in a password does not end it here (over-masking a strange query
+    # is harmless; printing half a password is not).
+    slash = url.find("/", start)
+    end = slash if slash >= 0 else len(url)
+    at = url.rfind("@", start, end)
+    if at < 0 and "@" in url[end:] and not _PORT_RE.search(url[start:end]):
         # "https://u:pa/ss@host/": a raw "/" cut the authority short, and what
         # follows its ":" is no port, so it is a password.
-        at = head.rfind("@")
+        at = url.find("@", end)
+    head = url
     if at >= 0:
-        userinfo = head[start:at]
+        userinfo = url[start:at]
         user, colon, _password = userinfo.partition(":")
         masked = f"{user}:****" if colon and user else (":****" if colon else "****")
-        head = head[:start] + masked + head[at:]
-    return head + _redact_query(tail)
+        head = url[:start] + masked + url[at:]
+        end = start + len(masked) + 1
+    query_at = min(
+        (i for i in (head.find("?", end), head.find("#", end)) if i >= 0), default=-1
+    )
+    if query_at < 0:
+        return head
+    return head[:query_at] + _redact_query(head[query_at:])
 
 
 def _redact_query(tail: str) -> str:
