@@ -295,9 +295,7 @@ class TestRequestUrlSecrets:
     @pytest.mark.parametrize("bad", [f"https://alice:{SECRET}/x@h.example/simple/", f"https://alice:SEC#{SECRET}@h.example/simple/"])
     def test_bad_index_url_error_hides_password(self, bad: str) -> None:
         """ConfigurationError for an unparsable URL never quotes its password."""
-        try:
+        with pytest.raises(indexauth.ConfigurationError) as info:
             indexauth.Index(bad)
-        except indexauth.ConfigurationError as exc:
-            assert SECRET not in str(exc) and SECRET not in repr(exc)
-        else:
-            assert SECRET not in repr(indexauth.Index(bad))
+        assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+        assert "alice:****@" in str(info.value)

@@ -112,8 +112,8 @@ class AdapterDriver:
             )
         except BaseException:
             # Whatever went wrong, a challenged response must not pin a pooled connection.
-            for response in responses:
-                response.close()
+            for challenged in responses:
+                challenged.close()
             raise
         response = responses[-1] if responses else None
         if response is not None and len(responses) > 1:

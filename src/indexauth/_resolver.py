@@ -160,7 +160,7 @@ class Resolver:
                 self._failed(source, failure, username, record, failures)
                 continue
             except Exception as exc:  # noqa: BLE001 - one broken source must not break the chain
-                failure = SourceFailure(
+                unexpected = SourceFailure(
                     f"{source.name} failed unexpectedly: {type(exc).__name__}: "
                     + " ".join(str(exc).split())[:200],
                     hint="this is a bug or an unsupported setup; run with "
