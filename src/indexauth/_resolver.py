@@ -166,7 +166,7 @@ class Resolver:
                     hint="this is a bug or an unsupported setup; run with "
                     "logging.getLogger('indexauth') at DEBUG and report it",
                 )
-                self._failed(source, failure, username, record, failures)
+                self._failed(source, unexpected, username, record, failures)
                 continue
             if found is None:
                 continue
