@@ -34,6 +34,7 @@ from indexauth._flow import Authenticator
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
+from indexauth._store import Store
 
 ALICE = {"alice": "wonder-land"}
 LIBRARIES = ["httpx", "httpx2"]
@@ -788,8 +789,6 @@ def test_example_runs(example: str) -> None:
 @pytest.mark.parametrize("how", ["transport", "async-transport", "wrap_client"])
 def test_store_option_leaves_the_store_out(how: str, server: IndexServer) -> None:
     """store=False on every httpx entry point skips indexauth's store; the default reads it."""
-    from indexauth._store import Store  # noqa: PLC0415 - only this test writes the store
-
     index = private(server)
     Store().put(index.url, "alice", "wonder-land")
     url = server.url("/private/simple/pkg/")
