@@ -2,9 +2,11 @@
 
 `indexauth.pth` (and `indexauth.start` on Python 3.15+) call `install()` at
 every interpreter start. Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`, it
-returns at once. Otherwise it puts one small finder at the front of
-`sys.meta_path` that notices when a watched module finishes importing and only
-then imports `indexauth._patch` to patch it. It may run twice in one start
+returns at once (the `.pth` line checks the same values itself, so with
+`INDEXAUTH=0` this module is not even imported; keep the two in step).
+Otherwise it puts one small finder at the front of `sys.meta_path` that
+notices when a watched module finishes importing and only then imports
+`indexauth._patch` to patch it. It may run twice in one start
 (a site directory seen twice) and never raises: a failure is one warning on
 stderr and the program runs as if indexauth were not there.
 

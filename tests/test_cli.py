@@ -636,6 +636,119 @@ class TestStatus:
         assert "no file yet" in lines["store"]
 
 
+class TestGlobalConfiguration:
+    """`status` and `check` read the configuration global mode uses, and its INDEXAUTH rule."""
+
+    def test_status_lists_every_source_with_its_origin(
+        self,
+        data: Path,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """User config, UV_INDEX, pyproject.toml and INDEXAUTH_INDEX_* all show, each with its origin."""
+        user = tmp_path / "user.toml"
+        user.write_text(
+            '[[index]]\nname = "team"\nurl = "https://team.example/simple/"\n'
+            'authenticate = "always"\nusername = "bot"\n',
+            "utf-8",
+        )
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(
+            '[[tool.uv.index]]\nname = "proj"\nurl = "https://proj.example/simple/"\n'
+            '[[tool.uv.index]]\nname = "wheels"\nurl = "./wheelhouse"\nformat = "flat"\n',
+            "utf-8",
+        )
+        monkeypatch.chdir(project)
+        monkeypatch.setenv("INDEXAUTH_CONFIG", str(user))
+        monkeypatch.setenv("UV_INDEX", "uvidx=https://uv.example/simple/")
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", "https://corp.example/simple/")
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "Always")
+        code, out, err = run(["status", "--json"], capsys, monkeypatch)
+        assert code == 0, err
+        assert err == ""
+        assert [(i["name"], i["policy"], i["origin"]) for i in json.loads(out)["indexes"]] == [
+            ("corp", "always", "environment INDEXAUTH_INDEX_CORP_URL"),
+            ("uvidx", "auto", "environment UV_INDEX"),
+            ("proj", "auto", str(project / "pyproject.toml")),
+            ("team", "always", str(user)),
+        ]
+        code, out, _ = run(["status"], capsys, monkeypatch)
+        assert code == 0
+        assert str(user) in out
+        assert "https://team.example/simple/" in out
+
+    def test_invalid_configuration_is_one_warning(
+        self,
+        data: Path,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A bad config file: status still runs, and warns naming the file as global mode does."""
+        user = tmp_path / "user.toml"
+        user.write_bytes(b'[[index]]\nname = "caf\xe9"\nurl = "https://x.example/simple/"\n')
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("INDEXAUTH_CONFIG", str(user))
+        code, out, err = run(["status", "--json"], capsys, monkeypatch)
+        assert code == 0
+        assert json.loads(out)["indexes"] == []
+        assert f"the global configuration is ignored: {user} is not UTF-8 text" in err
+
+    def test_check_uses_the_configured_policy_name_and_username(
+        self,
+        data: Path,
+        tmp_path: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """check URL under an index from the user config: its name, policy, username and origin."""
+        server.route("/p/", users=ALICE)
+        user = tmp_path / "user.toml"
+        user.write_text(
+            f'[[index]]\nname = "team"\nurl = "{server.url("/p/simple/")}"\n'
+            'authenticate = "always"\nusername = "alice"\n',
+            "utf-8",
+        )
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("INDEXAUTH_CONFIG", str(user))
+        Store().put(server.url("/p/simple/"), "alice", "wonder-land")
+        Store().put(server.url("/p/simple/"), "mallory", "not-this-one")
+        code, out, err = run(["check", "--json", server.url("/p/simple/pkg/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["ok"], out + err
+        report = json.loads(out)
+        assert report["index"] == {
+            "name": "team",
+            "url": server.url("/p/simple/"),
+            "policy": "always",
+            "username": "alice",
+            "origin": str(user),
+        }
+        # authenticate = "always": the credentials go with the first request, no 401 first.
+        assert [s.user for s in server.seen] == ["alice"]
+
+    @pytest.mark.parametrize(
+        ("value", "enabled"),
+        [("1", True), ("TRUE", True), (" on ", True), ("yes", True), ("2", False),
+         ("0", False), ("false", False), ("", False), ("enabled", False)],
+    )
+    def test_status_gate_follows_the_hook(
+        self,
+        data: Path,
+        value: str,
+        enabled: bool,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """status says enabled exactly when the start-up hook would install (INDEXAUTH=2: no)."""
+        monkeypatch.setenv("INDEXAUTH", value)
+        code, out, _ = run(["status", "--json"], capsys, monkeypatch)
+        assert code == 0
+        assert json.loads(out)["hook"]["enabled"] is enabled
+
+
 class TestConsoleScript:
     """The installed `indexauth` script and `python -m indexauth`."""
 

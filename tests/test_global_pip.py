@@ -305,6 +305,24 @@ def test_unset_leaves_pip_alone(venv: Path, env: Env, front: Front) -> None:
     assert "indexauth" not in output(done)
 
 
+@pytest.mark.parametrize(
+    ("value", "imported"),
+    [("0", False), ("false", False), ("", False), ("2", False), ("off", False),
+     ("1", True), ("TRUE", True), ("on", True), (" yes ", True)],
+)
+def test_pth_imports_the_hook_only_when_on(venv: Path, value: str, imported: bool) -> None:
+    """The `.pth` line imports nothing for INDEXAUTH=0/false/empty (keyring children run so)."""
+    done = run(
+        venv,
+        {"INDEXAUTH": value, "PIP_CONFIG_FILE": os.devnull},
+        "-c",
+        "import sys; print(sorted(m for m in sys.modules if 'indexauth' in m))",
+    )
+    assert done.returncode == 0, output(done)
+    assert done.stderr == ""
+    assert done.stdout.strip() == ("['_indexauth_startup']" if imported else "[]"), value
+
+
 def test_isolated_mode(venv: Path, env: Env, front: Front) -> None:
     """`python -I` still runs the site-packages hook; the environment gate still works."""
     env.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,42 @@ def test_missing_explicit_config_file(tmp_path: Path) -> None:
 def test_user_config_path_follows_xdg(tmp_path: Path) -> None:
     """Without INDEXAUTH_CONFIG the file is indexauth/config.toml in the user config directory."""
     assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "indexauth" / "config.toml"
+
+
+@pytest.mark.parametrize("where", ["uv.toml", "pyproject.toml"])
+def test_flat_and_local_uv_indexes_are_skipped_not_fatal(
+    tmp_path: Path, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A local path, file: URL or format = "flat" uv index is skipped; the other indexes stay."""
+    table = "[[index]]" if where == "uv.toml" else "[[tool.uv.index]]"
+    write(tmp_path / where,
+          f'{table}\nname = "wheels"\nurl = "./wheelhouse"\nformat = "flat"\n'
+          f'{table}\nname = "local"\nurl = "file:///srv/simple"\n'
+          f'{table}\nname = "relative"\nurl = "vendor/simple"\n'
+          f'{table}\nname = "links"\nurl = "https://links.example/wheels/"\nformat = "flat"\n'
+          f'{table}\nname = "corp"\nurl = "https://corp.example/simple/"\n')
+    with caplog.at_level(logging.DEBUG, logger="indexauth"):
+        indexes = load({"INDEXAUTH_CONFIG": ""}, tmp_path)
+    assert [(i.name, i.url) for i in indexes] == [("corp", "https://corp.example/simple/")]
+    assert "./wheelhouse" in caplog.text
+    assert "skipped" in caplog.text
+
+
+def test_other_bad_uv_urls_still_raise(tmp_path: Path) -> None:
+    """A uv index with a URL of another scheme is still an error naming the file and value."""
+    write(tmp_path / "uv.toml", '[[index]]\nname = "f"\nurl = "ftp://files.example/simple/"\n')
+    with pytest.raises(ConfigurationError, match=r"uv\.toml: \[\[index\]\] number 1: .*ftp"):
+        load({"INDEXAUTH_CONFIG": ""}, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["c.toml", "uv.toml", "pyproject.toml"])
+def test_non_utf8_file_names_the_file(tmp_path: Path, name: str) -> None:
+    """A config file that is not UTF-8 is a ConfigurationError naming it, not UnicodeDecodeError."""
+    path = tmp_path / name
+    path.write_bytes(b'[[index]]\nname = "caf\xe9"\nurl = "https://x.example/simple/"\n')
+    env = {"INDEXAUTH_CONFIG": str(tmp_path / "c.toml")}
+    if name != "c.toml":
+        write(tmp_path / "c.toml", "")
+    with pytest.raises(ConfigurationError) as caught:
+        load(env, tmp_path)
+    assert f"{path} is not UTF-8 text" in str(caught.value)

@@ -34,6 +34,7 @@ from indexauth._flow import Authenticator
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
+from indexauth._store import Store
 
 ALICE = {"alice": "wonder-land"}
 LIBRARIES = ["httpx", "httpx2"]
@@ -783,3 +784,32 @@ def test_example_runs(example: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "200" in done.stdout
     assert "wonder-land" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("how", ["transport", "async-transport", "wrap_client"])
+def test_store_option_leaves_the_store_out(how: str, server: IndexServer) -> None:
+    """store=False on every httpx entry point skips indexauth's store; the default reads it."""
+    index = private(server)
+    Store().put(index.url, "alice", "wonder-land")
+    url = server.url("/private/simple/pkg/")
+
+    def get(**options: Any) -> int:
+        if how == "wrap_client":
+            with indexauth.wrap_client(httpx.Client(), [index], **options) as client:
+                return int(client.get(url).status_code)
+        if how == "transport":
+            transport = indexauth.IndexAuthTransport([index], **options)
+            with httpx.Client(transport=transport) as client:
+                return int(client.get(url).status_code)
+
+        async def main() -> int:
+            transport = indexauth.AsyncIndexAuthTransport([index], **options)
+            async with httpx.AsyncClient(transport=transport) as client:
+                return int((await client.get(url)).status_code)
+
+        return int(anyio.run(main))
+
+    assert get() == 200
+    with pytest.raises(indexauth.MissingCredentialsError):
+        get(store=False)
+    assert [s.user for s in server.seen] == [None, "alice", None]

@@ -26,6 +26,9 @@ from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any, NoReturn, TextIO, TypeVar
 
+import _indexauth_startup
+
+from . import _settings
 from ._config import build_authenticator
 from ._driver import drive
 from ._exceptions import (
@@ -64,7 +67,6 @@ EXIT_CODES = {
 HTTP_TIMEOUT = 15.0
 T = TypeVar("T")
 TOKEN_USERNAME = "__token__"  # noqa: S105 - a username, not a secret
-_FALSY = ("", "0", "false", "no", "off")
 
 
 class CliError(Exception):
@@ -93,26 +95,23 @@ class ConfiguredIndex:
 
 
 def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[ConfiguredIndex]:
-    """Every configured index: *extra* first, then `INDEXAUTH_INDEX_<NAME>_URL` variables.
+    """Every configured index: *extra* first, then what global mode reads (see `_settings`).
 
-    Each origin (a config file, later) appends its own entries here.
+    That is the `INDEXAUTH_INDEX_*` and `UV_INDEX`/`UV_DEFAULT_INDEX` variables,
+    the working directory's uv.toml or pyproject.toml and the user config file,
+    so `status` and `check` see what `INDEXAUTH=1` uses. An invalid configuration
+    is one warning and no indexes, as in global mode.
     """
     found = list(extra)
-    prefix, suffix = "INDEXAUTH_INDEX_", "_URL"
-    for var in sorted(os.environ):
-        if not (var.startswith(prefix) and var.endswith(suffix)) or len(var) <= len(
-            prefix + suffix
-        ):
-            continue
-        name = var[len(prefix) : -len(suffix)].lower()
-        policy = os.environ.get(f"{prefix}{name.upper()}_AUTHENTICATE", "auto")
-        raw = os.environ[var]
-        try:
-            index = Index(raw, name=name, authenticate=policy)
-        except ConfigurationError as exc:
-            _warn(f"{var} is ignored: {exc.summary}" + (f" ({exc.hint})" if exc.hint else ""))
-            continue
-        found.append(ConfiguredIndex(index, f"environment {var}", raw))
+    try:
+        entries = _settings.entries()
+    except ConfigurationError as exc:
+        _warn(f"the global configuration is ignored: {exc}")
+        return found
+    found += [
+        ConfiguredIndex(entry.index, entry.origin, _settings.raw_url(entry.index))
+        for entry in entries
+    ]
     return found
 
 
@@ -733,6 +732,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     hooks = [d / "indexauth.pth" for d in _site_dirs()]
     hook = next((p for p in hooks if p.exists()), None)
     gate = os.environ.get("INDEXAUTH")
+    # The hook's own rule, so status never says "enabled" when the hook would not run.
+    enabled = _indexauth_startup.enabled()
     report: dict[str, Any] = {
         "indexes": [
             {
@@ -749,7 +750,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "installed": hook is not None,
             "path": str(hook if hook is not None else hooks[0]),
             "INDEXAUTH": gate,
-            "enabled": gate is not None and gate.strip().lower() not in _FALSY,
+            "enabled": enabled,
         },
         "version": __version__,
     }
@@ -764,7 +765,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         ]
         _out(_table(index_rows, indent="  "))
     else:
-        _out("  none configured (set INDEXAUTH_INDEX_<NAME>_URL, or configure them in code)")
+        _out(
+            "  none configured (set INDEXAUTH_INDEX_<NAME>_URL or UV_INDEX, add [[index]] "
+            f"tables to {_settings.config_path()} or uv.toml, or configure them in code)"
+        )
     _out()
     entries = store_info["entries"]
     store_line = "no file yet" if not store_info["exists"] else f"{entries} credential(s)"

@@ -100,6 +100,7 @@ class _Common:
         keyring_provider: str,
         keyring_timeout: float,
         netrc: bool,
+        store: bool,
         raise_on_failure: bool,
         authenticator: Authenticator | None,
     ) -> None:
@@ -108,6 +109,7 @@ class _Common:
             keyring_provider=keyring_provider,
             keyring_timeout=keyring_timeout,
             netrc=netrc,
+            store=store,
             authenticator=authenticator,
         )
         self.inner = inner
@@ -185,6 +187,7 @@ class IndexAuthTransport(_Common, _SyncBase):
         keyring_provider: str = "auto",
         keyring_timeout: float = DEFAULT_TIMEOUT,
         netrc: bool = True,
+        store: bool = True,
         raise_on_failure: bool = True,
         authenticator: Authenticator | None = None,
     ) -> None:
@@ -194,6 +197,7 @@ class IndexAuthTransport(_Common, _SyncBase):
             keyring_provider=keyring_provider,
             keyring_timeout=keyring_timeout,
             netrc=netrc,
+            store=store,
             raise_on_failure=raise_on_failure,
             authenticator=authenticator,
         )
@@ -276,6 +280,7 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
         keyring_provider: str = "auto",
         keyring_timeout: float = DEFAULT_TIMEOUT,
         netrc: bool = True,
+        store: bool = True,
         raise_on_failure: bool = True,
         authenticator: Authenticator | None = None,
     ) -> None:
@@ -285,6 +290,7 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
             keyring_provider=keyring_provider,
             keyring_timeout=keyring_timeout,
             netrc=netrc,
+            store=store,
             raise_on_failure=raise_on_failure,
             authenticator=authenticator,
         )
@@ -360,6 +366,7 @@ def wrap_client(
     keyring_provider: str = "auto",
     keyring_timeout: float = DEFAULT_TIMEOUT,
     netrc: bool = True,
+    store: bool = True,
     raise_on_failure: bool = True,
     authenticator: Authenticator | None = None,
 ) -> _C:
@@ -381,6 +388,7 @@ def wrap_client(
         keyring_provider=keyring_provider,
         keyring_timeout=keyring_timeout,
         netrc=netrc,
+        store=store,
         authenticator=authenticator,
     )
 

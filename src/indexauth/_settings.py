@@ -18,13 +18,17 @@ matched by name or by URL):
    name, policy and username from the entry above with the same URL.
 
 An invalid file or variable raises one `ConfigurationError` naming it and the bad value.
+uv entries indexauth has no use for are skipped with a debug line, not refused:
+flat indexes (`format = "flat"`) and local ones (`url = "./wheelhouse"`, `file://`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,9 @@ from ._exceptions import ConfigurationError
 from ._models import POLICIES, Index, env_name
 from ._urls import Realm, UrlError, realm_of, redact, split_url
 
-__all__ = ["config_path", "for_url", "load", "merge", "url_key"]
+__all__ = ["Entry", "config_path", "entries", "for_url", "load", "merge", "url_key"]
+
+logger = logging.getLogger("indexauth")
 
 ENV_PREFIX = "INDEXAUTH_INDEX_"
 _ENV_FIELDS = ("_URL", "_AUTHENTICATE", "_USERNAME")
@@ -43,6 +49,14 @@ _UV_KEYS = frozenset(
 _OWN_KEYS = frozenset({"name", "url", "authenticate", "username"})
 
 Key = tuple[Realm, str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A configured index and where it was defined: a file's path or `environment VAR`."""
+
+    index: Index
+    origin: str
 
 
 def url_key(url: str) -> Key:
@@ -68,33 +82,45 @@ def load(
     environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
 ) -> tuple[Index, ...]:
     """Every configured index, merged by precedence; raises `ConfigurationError`."""
+    return tuple(entry.index for entry in entries(environ, cwd))
+
+
+def entries(
+    environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+) -> tuple[Entry, ...]:
+    """What `load` returns, each index with its origin; raises `ConfigurationError`."""
     environ = os.environ if environ is None else environ
     directory = Path.cwd() if cwd is None else Path(cwd)
-    env_indexes, overrides = _from_indexauth_env(environ)
-    layers: list[Iterable[Index]] = [
-        env_indexes,
+    env_entries, overrides = _from_indexauth_env(environ)
+    merged = _merge_entries(
+        env_entries,
         _from_uv_env(environ),
         _from_uv_project(directory),
         _from_file(config_path(environ), explicit=bool(environ.get("INDEXAUTH_CONFIG"))),
-    ]
-    merged = merge(*layers)
-    return tuple(_override(index, overrides) for index in merged)
+    )
+    return tuple(_override(entry, overrides) for entry in merged)
 
 
 def merge(*layers: Iterable[Index]) -> list[Index]:
     """The indexes of *layers*, earlier layers winning over later ones by name or URL."""
-    out: list[Index] = []
+    pairs = ([Entry(index, "") for index in layer] for layer in layers)
+    return [entry.index for entry in _merge_entries(*pairs)]
+
+
+def _merge_entries(*layers: Iterable[Entry]) -> list[Entry]:
+    out: list[Entry] = []
     names: set[str] = set()
     keys: set[Key] = set()
     for layer in layers:
-        for index in layer:
+        for entry in layer:
+            index = entry.index
             key = url_key(index.url)
             if key in keys or (index.name and env_name(index.name) in names):
                 continue
             keys.add(key)
             if index.name:
                 names.add(env_name(index.name))
-            out.append(index)
+            out.append(entry)
     return out
 
 
@@ -133,7 +159,7 @@ def _index(origin: str, url: object, **fields: object) -> Index:
 
 def _from_indexauth_env(
     environ: Mapping[str, str],
-) -> tuple[list[Index], dict[str, dict[str, str]]]:
+) -> tuple[list[Entry], dict[str, dict[str, str]]]:
     found: dict[str, dict[str, str]] = {}
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX):
@@ -143,7 +169,7 @@ def _from_indexauth_env(
                 name = var[len(ENV_PREFIX) : -len(suffix)]
                 found.setdefault(name, {})[suffix[1:].lower()] = value
                 break
-    indexes: list[Index] = []
+    indexes: list[Entry] = []
     overrides: dict[str, dict[str, str]] = {}
     for name in sorted(found):
         fields = found[name]
@@ -167,20 +193,30 @@ def _from_indexauth_env(
                 f"{base}_URL is not a usable index URL: {exc}",
                 hint=f"set {base}_URL to the index URL, for example https://pkgs.example.com/simple/",
             ) from None
-        indexes.append(_index(f"{base}_URL", url, name=name.lower(), **fields))
+        index = _index(f"{base}_URL", url, name=name.lower(), **fields)
+        indexes.append(Entry(index, f"environment {base}_URL"))
     return indexes, overrides
 
 
-def _override(index: Index, overrides: Mapping[str, Mapping[str, str]]) -> Index:
-    fields = overrides.get(env_name(index.name)) if index.name else None
+def _override(entry: Entry, overrides: Mapping[str, Mapping[str, str]]) -> Entry:
+    index = entry.index
+    name = env_name(index.name) if index.name else None
+    fields = overrides.get(name) if name else None
     if not fields:
-        return index
-    return Index(
-        index.url if index._url_credentials is None else _with_userinfo(index),  # noqa: SLF001 - the index's own URL credentials, copied with it
+        return entry
+    adjusted = Index(
+        raw_url(index),
         name=index.name,
         authenticate=fields.get("authenticate", index.authenticate),
         username=fields.get("username", index.username),
     )
+    by = ", ".join(f"{ENV_PREFIX}{name}_{field.upper()}" for field in sorted(fields))
+    return Entry(adjusted, f"{entry.origin}, adjusted by {by}")
+
+
+def raw_url(index: Index) -> str:
+    """*index*'s URL with any credentials it carried in it: for rebuilding it, never for printing."""
+    return index.url if index._url_credentials is None else _with_userinfo(index)  # noqa: SLF001 - the index's own URL credentials, copied with it
 
 
 def _with_userinfo(index: Index) -> str:
@@ -196,8 +232,8 @@ def _with_userinfo(index: Index) -> str:
     return f"{scheme}://{userinfo}@{rest}"
 
 
-def _from_uv_env(environ: Mapping[str, str]) -> list[Index]:
-    indexes: list[Index] = []
+def _from_uv_env(environ: Mapping[str, str]) -> list[Entry]:
+    indexes: list[Entry] = []
     for var in ("UV_INDEX", "UV_DEFAULT_INDEX"):
         for item in environ.get(var, "").split():
             name, sep, url = item.partition("=")
@@ -210,24 +246,24 @@ def _from_uv_env(environ: Mapping[str, str]) -> list[Index]:
                     f"{var} has an entry that is not a usable index URL ({exc})",
                     hint=f"write {var} as space-separated `name=https://host/simple/` entries",
                 ) from None
-            indexes.append(_index(var, url, name=name or None))
+            indexes.append(Entry(_index(var, url, name=name or None), f"environment {var}"))
     return indexes
 
 
-def _from_uv_project(directory: Path) -> list[Index]:
+def _from_uv_project(directory: Path) -> list[Entry]:
     uv_toml = directory / "uv.toml"
     if uv_toml.is_file():
-        return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", _UV_KEYS | _OWN_KEYS)
+        return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", uv=True)
     pyproject = directory / "pyproject.toml"
     if not pyproject.is_file():
         return []
     tool = _read_toml(pyproject).get("tool", {})
     uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
     tables = uv.get("index") if isinstance(uv, dict) else None
-    return _tables(pyproject, tables, "[[tool.uv.index]]", _UV_KEYS | _OWN_KEYS)
+    return _tables(pyproject, tables, "[[tool.uv.index]]", uv=True)
 
 
-def _from_file(path: Path, *, explicit: bool) -> list[Index]:
+def _from_file(path: Path, *, explicit: bool) -> list[Entry]:
     if not path.is_file():
         if explicit:
             raise ConfigurationError(
@@ -241,10 +277,10 @@ def _from_file(path: Path, *, explicit: bool) -> list[Index]:
         raise ConfigurationError(
             f"{path}: unknown key {unknown[0]!r}", hint="the file holds only [[index]] tables"
         )
-    return _tables(path, data.get("index"), "[[index]]", _UV_KEYS | _OWN_KEYS)
+    return _tables(path, data.get("index"), "[[index]]", uv=False)
 
 
-def _tables(path: Path, tables: object, what: str, allowed: frozenset[str]) -> list[Index]:
+def _tables(path: Path, tables: object, what: str, *, uv: bool) -> list[Entry]:
     if tables is None:
         return []
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -255,22 +291,35 @@ def _tables(path: Path, tables: object, what: str, allowed: frozenset[str]) -> l
     out = []
     for number, table in enumerate(tables, 1):
         origin = f"{path}: {what} number {number}"
-        unknown = sorted(set(table) - allowed)
+        unknown = sorted(set(table) - _UV_KEYS - _OWN_KEYS)
         if unknown:
             raise ConfigurationError(
                 f"{origin}: unknown key {unknown[0]!r}",
                 hint="the keys are name, url, authenticate and username",
             )
-        out.append(
-            _index(
-                origin,
-                table.get("url"),
-                name=table.get("name"),
-                authenticate=table.get("authenticate"),
-                username=table.get("username"),
-            )
+        url = table.get("url")
+        if uv and (table.get("format") == "flat" or _is_local(url)):
+            # uv reads these from disk or as find-links pages: nothing for indexauth to do,
+            # and refusing them would throw away every other index of the project.
+            logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, url)
+            continue
+        index = _index(
+            origin,
+            url,
+            name=table.get("name"),
+            authenticate=table.get("authenticate"),
+            username=table.get("username"),
         )
+        out.append(Entry(index, str(path)))
     return out
+
+
+def _is_local(url: object) -> bool:
+    """Whether *url* is what uv reads as a directory: a path, or a `file:` URL."""
+    if not isinstance(url, str) or not url.strip():
+        return False  # no URL at all: `_index` says so
+    scheme, sep, _rest = url.strip().partition("://")
+    return not sep or scheme.lower() == "file"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -288,6 +337,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as file:
             data: dict[str, Any] = tomllib.load(file)
             return data
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+            hint=f"save {path} as UTF-8, as TOML requires",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
             f"{path} is not valid TOML: {exc}", hint=f"fix the syntax of {path}"
