@@ -105,6 +105,21 @@ class TestMatching:
         covering = [i for i in indexes if is_path_prefix(i.root, url_path)]
         assert len(target.index.root) == max(len(i.root) for i in covering)
 
+    @given(
+        st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+        st.sampled_from(["h.example", "H.Example", "h.example:443", "h.example:8443", "[::1]:80", "u:p@h.example", ""]),
+        st.text(string.ascii_letters + "/?#%@:+ \t", max_size=20),
+    )
+    def test_fast_match_agrees_with_full_parse(self, scheme: str, authority: str, rest: str) -> None:
+        """The cached realm path gives the same answer as parsing the whole URL, every time."""
+        auth = _auth(
+            indexauth.Index("https://h.example/a/simple/", name="a"),
+            indexauth.Index("https://h.example:8443/", name="b"),
+        )
+        url = f"{scheme}://{authority}/{rest}"
+        first, second = auth.match(url), auth.match(url)  # the second one hits the cache
+        assert first == second == auth._match_slowly(url)
+
     def test_other_realm_never_matches(self) -> None:
         """An https index never matches an http URL, nor another port or host."""
         auth = _auth(indexauth.Index("https://h.example/simple/"))

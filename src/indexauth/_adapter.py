@@ -8,6 +8,7 @@ body lives in `AdapterDriver`, which imports no requests at run time.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
@@ -86,11 +87,16 @@ class AdapterDriver:
                 _release(responses[-1])
                 if rewind is not None:
                     rewind()
-            prepared = request.copy()
-            if effect.action == "strip":
-                prepared.headers.pop("Authorization", None)
-            elif effect.action == "set" and effect.authorization is not None:
-                prepared.headers["Authorization"] = effect.authorization
+            prepared = request
+            if effect.action != "keep":
+                # A shallow copy with its own headers: the caller's request is never
+                # changed, and its cookie jar is not copied on every request.
+                prepared = copy.copy(request)
+                prepared.headers = request.headers.copy()
+                if effect.action == "strip":
+                    prepared.headers.pop("Authorization", None)
+                elif effect.authorization is not None:
+                    prepared.headers["Authorization"] = effect.authorization
             response = self.inner.send(
                 prepared, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )

@@ -36,12 +36,14 @@ from ._hints import missing_hint, rejected_hint, unreplayable_hint
 from ._models import Credentials, Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
-from ._urls import UrlError, realm_of, redact, split_url
+from ._urls import Realm, UrlError, realm_of, redact, split_url
 
 __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
 logger = logging.getLogger("indexauth")
 
+_CONTROL = "\r\n\t\x00"
+_REALM_CACHE = 1024  # distinct (scheme, host:port) pairs remembered; cleared when full
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 
 
@@ -91,28 +93,53 @@ class Authenticator:
         self.indexes = indexes
         self.resolver = resolver
         self._diagnosed: set[tuple[str, str]] = set()
+        self._realms: dict[tuple[str, str], Realm] = {}
         self._lock = threading.Lock()
 
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
+        scheme, sep, rest = url.partition("://")
+        cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        authority = rest[:cut]
+        if (
+            not sep
+            or "@" in authority
+            or any(c in url for c in _CONTROL)
+            or url[:1].isspace()
+            or url[-1:].isspace()
+        ):
+            return self._match_slowly(url)
+        # The realm of an authority is parsed once; every package page of an index shares it.
+        realm = self._realms.get((scheme, authority))
+        if realm is None:
+            target = self._match_slowly(url)
+            if target is None:
+                return None
+            if len(self._realms) >= _REALM_CACHE:
+                self._realms.clear()
+            self._realms[(scheme, authority)] = target.realm
+            return target
+        path = rest[cut:].partition("?")[0].partition("#")[0] or "/"
+        return Target(self._best(realm, path), realm)
+
+    def _match_slowly(self, url: str) -> Target | None:
         try:
             parts = split_url(url)
             realm = realm_of(parts)
         except UrlError:
             return None
-        path = parts.path or "/"
+        return Target(self._best(realm, parts.path or "/"), realm)
+
+    def _best(self, realm: Realm, path: str) -> Index | None:
         best: Index | None = None
         for index in self.indexes:
             if index.covers(realm, path) and (best is None or len(index.root) > len(best.root)):
                 best = index
-        return Target(best, realm)
+        return best
 
     def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
         """Decide, step by step, how *url* is sent; see the module docstring."""
         target = self.match(url)
-        # Requests may carry userinfo or a token in their query: from here on only
-        # the redacted form is used in anything a person or a log could see.
-        url = redact(url)
         if target is None:
             yield Send("keep")
             return _OK
@@ -156,7 +183,7 @@ class Authenticator:
         if not replayable:
             return Outcome(
                 UnreplayableRequestError(
-                    f"{url} answered {status} and asks for credentials, but the request body "
+                    f"{redact(url)} answered {status} and asks for credentials, but the request body "
                     "was a stream that cannot be sent a second time; nothing was retried",
                     url=url,
                     index=index.ref if index else None,
@@ -190,7 +217,7 @@ class Authenticator:
             what = "refused" if status == 401 else "refused with 403 Forbidden"
             return Outcome(
                 cls(
-                    f"credentials for {url} were {what}; status {status} "
+                    f"credentials for {redact(url)} were {what}; status {status} "
                     f"({_where(target)}, authenticate={policy!r}); they came from {source}",
                     url=url,
                     index=target.index.ref if target.index else None,
@@ -226,7 +253,7 @@ class Authenticator:
             IncompleteCredentialsError: f"username {result.username!r} found but no password",
         }.get(cls, "a credential source failed: " + "; ".join(f.message for f in result.failures))
         return cls(
-            f"{what} for {url} ({_where(target)}, authenticate={policy!r}); {when}",
+            f"{what} for {redact(url)} ({_where(target)}, authenticate={policy!r}); {when}",
             url=url,
             index=target.index.ref if target.index else None,
             policy=policy,

@@ -45,11 +45,12 @@ class Credentials:
     Credentials(username='__token__', password='****')
     """
 
-    __slots__ = ("_password", "_token", "username")
+    __slots__ = ("_header", "_password", "_token", "username")
 
     username: str
     _password: str | None
     _token: str | None
+    _header: str | None
 
     def __init__(self, username: str, password: str | None) -> None:
         _refuse_line_breaks(username, "username")
@@ -58,6 +59,7 @@ class Credentials:
         object.__setattr__(self, "username", username)
         object.__setattr__(self, "_password", password)
         object.__setattr__(self, "_token", None)
+        object.__setattr__(self, "_header", None)
 
     @classmethod
     def bearer(cls, token: str) -> Credentials:
@@ -65,6 +67,7 @@ class Credentials:
         _refuse_line_breaks(token, "token")
         creds = cls("", None)
         object.__setattr__(creds, "_token", token)
+        object.__setattr__(creds, "_header", None)
         return creds
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -87,10 +90,15 @@ class Credentials:
 
     def authorization(self) -> str:
         """The `Authorization` header value; Basic is UTF-8 encoded."""
-        if self._token is not None:
-            return f"Bearer {self._token}"
-        pair = f"{self.username}:{self._password or ''}".encode()
-        return "Basic " + base64.b64encode(pair).decode("ascii")
+        header: str | None = self._header
+        if header is None:
+            if self._token is not None:
+                header = f"Bearer {self._token}"
+            else:
+                pair = f"{self.username}:{self._password or ''}".encode()
+                header = "Basic " + base64.b64encode(pair).decode("ascii")
+            object.__setattr__(self, "_header", header)  # made once: sent on every request
+        return header
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Credentials):
