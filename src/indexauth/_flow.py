@@ -42,7 +42,6 @@ __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
 logger = logging.getLogger("indexauth")
 
-_CONTROL = "\r\n\t\x00"
 _REALM_CACHE = 1024  # distinct (scheme, host:port) pairs remembered; cleared when full
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 
@@ -99,12 +98,19 @@ class Authenticator:
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
-        cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        cut = len(rest)
+        for mark in "/?#":
+            found = rest.find(mark, 0, cut)
+            if found >= 0:
+                cut = found
         authority = rest[:cut]
         if (
             not sep
             or "@" in authority
-            or any(c in url for c in _CONTROL)
+            or "\r" in url
+            or "\n" in url
+            or "\t" in url
+            or "\x00" in url
             or url[:1].isspace()
             or url[-1:].isspace()
         ):

@@ -121,9 +121,14 @@ class Resolver:
 
     def accepted(self, target: Target, creds: Credentials, source: str) -> None:
         """The server accepted *creds*: send them up front from now on."""
-        if target.index is not None:
-            with self._lock:
-                self._accepted[target.key] = (creds, source)
+        if target.index is None:
+            return
+        key = target.key
+        known = self._accepted.get(key)
+        if known is not None and known[0] == creds:
+            return  # the common case, on every request: nothing to write, no lock
+        with self._lock:
+            self._accepted[key] = (creds, source)
 
     def rejected(self, target: Target, creds: Credentials) -> None:
         """The server refused *creds*: forget them, so the next challenge looks again."""
