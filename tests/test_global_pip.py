@@ -43,12 +43,29 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("indexauth-*.whl"))
 
 
+def _ensure_supported_pip(python: Path) -> None:
+    """The venv's bundled pip must be one indexauth patches (>= 23.1); older Pythons bundle 23.0."""
+    version = subprocess.run(
+        [str(python), "-c", "import pip; print(pip.__version__)"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    if tuple(int(p) for p in version.split(".")[:2]) >= (23, 1):
+        return
+    upgraded = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip>=23.1"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if upgraded.returncode != 0:
+        pytest.skip(f"this Python bundles pip {version}, older than 23.1, and it could not be upgraded")
+
+
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh venv with the wheel installed (not editable); keyring comes from this environment."""
     path = tmp_path_factory.mktemp("gvenv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
     python = path / "bin" / "python"
+    _ensure_supported_pip(python)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", *PIP_FLAGS, str(wheel)],
         check=True,
