@@ -100,6 +100,15 @@ class TestImport:
         assert len(result.failures) == 1 and "locked" in result.failures[0].message
         assert len([a for a in result.attempts if a.source == "keyring"]) == 1
 
+    def test_hung_backend_is_abandoned_after_the_timeout(
+        self, kr: KeyringStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A backend that never answers (an unlock prompt nobody sees) cannot hang the caller."""
+        use_backend(monkeypatch, "kr_backends.HangingJsonFileKeyring")
+        result = _lookup(KeyringImportSource(timeout=0.5), indexauth.Index(URL))
+        assert "did not answer within 0.5 s" in result.failures[0].message
+        assert result.attempts[-1].outcome == "failed: no answer in 0.5 s"
+
     def test_broken_backend_warns_once_and_other_sources_still_win(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:

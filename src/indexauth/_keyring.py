@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from typing import Any, Literal, get_args
 
 from ._exceptions import ConfigurationError
@@ -27,14 +28,19 @@ MIN_VERSION = "25.2.1"
 
 
 class KeyringImportSource:
-    """`keyring.get_credential(service, username_or_None)` in this process."""
+    """`keyring.get_credential(service, username_or_None)` in this process.
+
+    The walk runs in a worker thread and is abandoned after *timeout* seconds: a
+    backend waiting on an unlock prompt (D-Bus, a GUI) must not hang the caller.
+    """
 
     name = "keyring"
     eager = False
     provider = "import"
 
-    def __init__(self) -> None:
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._keyring: Any = None
+        self.timeout = timeout
 
     def _module(self) -> Any:
         if self._keyring is None:
@@ -58,6 +64,34 @@ class KeyringImportSource:
         return f"(import, backend {type(backend).__module__}.{type(backend).__name__})"
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        self._module()  # an import failure is reported here, in the caller's thread
+        local = Recorder()
+        outcome: list[Credentials | BaseException | None] = []
+
+        def walk() -> None:
+            try:
+                outcome.append(self._walk(target, username, local))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=walk, name="indexauth-keyring", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        record.attempts.extend(list(local.attempts))  # a snapshot: an abandoned walk may go on
+        if not outcome:
+            record(self.name, "(import)", username, f"failed: no answer in {self.timeout:g} s")
+            raise SourceFailure(
+                f"the keyring backend did not answer within {self.timeout:g} s "
+                "(a keyring waiting for an unlock prompt does this)",
+                hint="unlock the keyring, or run `keyring diagnose` to see which backend is "
+                "used; keyring_timeout sets the limit, keyring_provider='disabled' turns it off",
+            )
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _walk(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         keyring = self._module()
         errors = importlib.import_module("keyring.errors")
         label = self.describe()
@@ -360,10 +394,10 @@ def keyring_source(
     if provider == "disabled":
         return None
     if provider == "import":
-        return KeyringImportSource()
+        return KeyringImportSource(timeout=timeout)
     if provider == "subprocess":
         return KeyringCommandSource(timeout=timeout)
     if importlib.util.find_spec("keyring") is not None:
-        return KeyringImportSource()
+        return KeyringImportSource(timeout=timeout)
     command = KeyringCommandSource(timeout=timeout)
     return command if command.executable() else None
