@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTS
+from conftest import TESTS, KeyringStore
+from index_server import IndexServer
 
 
 def python(program: str, *, cwd: Path | None = None, **env: str) -> str:
@@ -214,3 +215,71 @@ def test_unsupported_pip_is_a_warning_not_a_crash() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert done.stderr.count("indexauth: pip 22.0 is not supported (needs pip >= 23.1)") == 1
+
+
+def test_httpx_and_httpx2_both_patched_whichever_comes_first() -> None:
+    """Importing our httpx driver loads the other library too; both still get wrapped."""
+    pytest.importorskip("httpx2")
+    for first, second in (("httpx", "httpx2"), ("httpx2", "httpx")):
+        out = python(
+            f"""
+            import indexauth
+            indexauth.install()
+            import {first}, {second}
+            print(type({first}.Client()._transport).__name__, type({second}.Client()._transport).__name__)
+            """
+        )
+        assert out.split() == ["IndexAuthTransport", "IndexAuthTransport"], (first, out)
+
+
+def test_httpx_mounts_kept_and_own_transport_still_wrapped() -> None:
+    """A client given mounts= keeps those transports as they are; its own default is wrapped."""
+    out = python(
+        """
+        import indexauth
+        indexauth.install()
+        import httpx
+        special = httpx.HTTPTransport()
+        client = httpx.Client(mounts={"all://special.example": special})
+        print(type(client._transport).__name__, any(t is special for t in client._mounts.values()))
+        """
+    )
+    assert out.split() == ["IndexAuthTransport", "True"]
+
+
+def test_keyring_backend_making_requests_does_not_wait_on_its_own_lookup(
+    server: IndexServer, kr: KeyringStore
+) -> None:
+    """A backend that probes the index (Azure's does) during our lookup gets straight through.
+
+    The probe's 401 must not wait for the lookup it is part of; before the guard followed
+    the keyring worker thread, this hung for the whole keyring timeout.
+    """
+    server.route("/p/", users={"alice": "pw"})
+    index = server.url("/p/simple/")
+    kr.set(index, "alice", "pw")
+    out = python(
+        """
+        import os, requests, indexauth
+        indexauth.install()
+        print(requests.get(os.environ["INDEXAUTH_INDEX_P_URL"] + "x/", timeout=20).status_code)
+        """,
+        INDEXAUTH_INDEX_P_URL=index,
+        INDEXAUTH_TEST_PROBE=index,
+        PYTHON_KEYRING_BACKEND="kr_global.ProbingKeyring",
+    )
+    assert out.split() == ["200"]
+    assert Path(str(kr.path) + ".probes").read_text("utf-8").split() == ["401"]
+    assert [s.user for s in server.seen] == [None, None, "alice"]
+
+
+def test_a_bad_pip_index_url_is_skipped_with_a_warning() -> None:
+    """An -i URL indexauth cannot accept (a line break in its password) warns; pip goes on."""
+    out = python(
+        """
+        from indexauth._pip import pip_indexes
+        indexes = pip_indexes(["https://u:p%0a@bad.example/simple/", "https://good.example/simple/"])
+        print([i.url for i in indexes])
+        """
+    )
+    assert out.strip() == "['https://good.example/simple/']"

@@ -813,3 +813,26 @@ def test_store_option_leaves_the_store_out(how: str, server: IndexServer) -> Non
     with pytest.raises(indexauth.MissingCredentialsError):
         get(store=False)
     assert [s.user for s in server.seen] == [None, "alice", None]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_cancelling_during_a_lookup_is_prompt(
+    backend: str, server: IndexServer, kr: KeyringStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task cancelled while keyring is slow stops waiting at once, under trio as under asyncio."""
+    from conftest import use_backend
+
+    server.route("/p/", users={"alice": "pw"})
+    use_backend(monkeypatch, "kr_backends.HangingJsonFileKeyring")
+    index = indexauth.Index(server.url("/p/simple/"))
+
+    async def main() -> float:
+        transport = indexauth.AsyncIndexAuthTransport([index], keyring_timeout=4)
+        async with httpx.AsyncClient(transport=transport) as client:
+            start = time.monotonic()
+            with anyio.move_on_after(0.5):
+                await client.get(server.url("/p/simple/x/"))
+            return time.monotonic() - start
+
+    elapsed = anyio.run(main, backend=backend)
+    assert elapsed < 2.5, f"cancellation waited {elapsed:.1f} s for the 4 s lookup"

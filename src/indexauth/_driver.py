@@ -90,7 +90,11 @@ class ThreadedLookup:
                 return result
             # Forgotten meanwhile (rejected, or the lookup failed): ask on our own.
         try:
-            return await anyio.to_thread.run_sync(self.resolver.lookup, target)
+            # abandon_on_cancel: a cancelled task stops waiting at once (trio as asyncio);
+            # the lookup itself finishes in its thread and is remembered for the others.
+            return await anyio.to_thread.run_sync(
+                self.resolver.lookup, target, abandon_on_cancel=True
+            )
         finally:
             if leader:
                 with self._lock:

@@ -7,6 +7,7 @@ same broken backend) and is reported as a `SourceFailure`.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -74,7 +75,12 @@ class KeyringImportSource:
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 outcome.append(exc)
 
-        worker = threading.Thread(target=walk, name="indexauth-keyring", daemon=True)
+        # The caller's context goes along, so the global hook still knows a backend's
+        # own HTTP requests are made from inside this lookup.
+        context = contextvars.copy_context()
+        worker = threading.Thread(
+            target=context.run, args=(walk,), name="indexauth-keyring", daemon=True
+        )
         worker.start()
         worker.join(self.timeout)
         record.attempts.extend(list(local.attempts))  # a snapshot: an abandoned walk may go on

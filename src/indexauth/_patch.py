@@ -25,6 +25,7 @@ behave as before; `authenticate="always"` with nothing found still raises.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import importlib
 import logging
@@ -116,21 +117,24 @@ def on_import(name: str, module: ModuleType) -> None:
 
 # -- re-entry guard -----------------------------------------------------------
 
-_local = threading.local()
+# A context variable, not a thread-local: the keyring source runs backends in a
+# worker thread started with a copy of the caller's context, and a backend's own
+# HTTP requests there must still be seen as "inside a lookup".
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("indexauth_lookup_depth", default=0)
 
 
 def in_lookup() -> bool:
-    """Whether this thread is inside one of our credential lookups."""
-    return getattr(_local, "depth", 0) > 0
+    """Whether this context is inside one of our credential lookups."""
+    return _depth.get() > 0
 
 
 @contextlib.contextmanager
 def _looking_up() -> Iterator[None]:
-    _local.depth = getattr(_local, "depth", 0) + 1
+    token = _depth.set(_depth.get() + 1)
     try:
         yield
     finally:
-        _local.depth -= 1
+        _depth.reset(token)
 
 
 class GuardedResolver(Resolver):
@@ -242,6 +246,10 @@ def wrap_requests_session(session: Any, requests_module: ModuleType) -> None:
 # -- httpx and httpx2 -----------------------------------------------------------
 
 
+def _given(transport: Any, kwargs: dict[str, Any]) -> bool:
+    return any(transport is t for t in (kwargs.get("mounts") or {}).values())
+
+
 def httpx_wrapper() -> Callable[..., Any] | None:
     """`indexauth._httpx.wrap_client`, or `None` while that driver is not there."""
     try:
@@ -253,23 +261,26 @@ def httpx_wrapper() -> Callable[..., Any] | None:
 
 
 def _patch_httpx(module: ModuleType) -> None:
-    wrap = httpx_wrapper()
-    if wrap is None:
-        logger.debug("%s is not patched: this indexauth has no httpx driver", module.__name__)
-        return
     for class_name in ("Client", "AsyncClient"):
         client_class = getattr(module, class_name)
-        replace(client_class, "__init__", _client_init(client_class.__init__, wrap))
+        replace(client_class, "__init__", _client_init(client_class.__init__))
 
 
-def _client_init(original: Callable[..., None], wrap: Callable[..., Any]) -> Callable[..., None]:
+def _client_init(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
         original(self, *args, **kwargs)
-        if kwargs.get("transport") is not None or kwargs.get("mounts"):
-            return  # the caller's own transports are respected
+        if kwargs.get("transport") is not None:
+            return  # the caller's own transport is respected
+        # Looked up per client, not when httpx was imported: importing our httpx
+        # driver imports httpx2 too, whose hook would otherwise find it half-loaded.
+        wrap = httpx_wrapper()
+        if wrap is None:
+            return
         try:
+            mine = {pattern: t for pattern, t in self._mounts.items() if _given(t, kwargs)}
             wrap(self, authenticator=global_authenticator(), raise_on_failure=False)
+            self._mounts.update(mine)  # transports the caller mounted stay as they were
         except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
             _indexauth_startup.warn(exc)
 

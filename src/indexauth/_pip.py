@@ -34,7 +34,7 @@ import _indexauth_startup
 
 from . import _patch, _settings
 from ._adapter import AdapterDriver
-from ._exceptions import IndexAuthError
+from ._exceptions import ConfigurationError, IndexAuthError
 from ._flow import Authenticator
 from ._keyring import PROVIDERS
 from ._models import Credentials, Index
@@ -98,10 +98,23 @@ def _unsupported(version: tuple[int, ...], missing: list[str]) -> None:
         f"{'.'.join(map(str, MIN_PIP))}{detail}); pip runs without indexauth. "
         "Upgrade pip: python -m pip install -U pip"
     )
+    _say(message)
+
+
+def _say(message: str) -> None:
     if logging.getLogger().handlers:
         logger.warning("%s", message)
     else:  # pip has not configured logging yet: stderr is the only way to be seen
         sys.stderr.write(message + "\n")
+
+
+_said: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        _say(message)
 
 
 def _adopt(session: Any) -> None:
@@ -126,16 +139,23 @@ def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
         entry = _settings.for_url(url, configured)
         if entry is None and strip_userinfo(url).rstrip("/") in _PYPI:
             continue
-        if entry is not None and not parts.username:
-            from_pip.append(entry)
-        elif entry is not None:
-            from_pip.append(
-                Index(
-                    url, name=entry.name, authenticate=entry.authenticate, username=entry.username
+        try:
+            if entry is not None and not parts.username:
+                from_pip.append(entry)
+            elif entry is not None:
+                from_pip.append(
+                    Index(
+                        url,
+                        name=entry.name,
+                        authenticate=entry.authenticate,
+                        username=entry.username,
+                    )
                 )
-            )
-        else:
-            from_pip.append(Index(url))
+            else:
+                from_pip.append(Index(url))
+        except ConfigurationError as exc:
+            # A bad -i line must not crash pip: that index goes unauthenticated, said once.
+            _warn_once(f"indexauth: pip's index {redact(url)} is used without indexauth: {exc}")
     return tuple(_settings.merge(from_pip, configured))
 
 
