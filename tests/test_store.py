@@ -170,6 +170,52 @@ class TestFile:
         assert info.value.hint == f"run `chmod 600 {store.path}`"
         assert store.path.read_bytes() == before
 
+    def test_interrupted_write_leaves_no_temp_file(self, data: Path) -> None:
+        """Ctrl-C (a real SIGINT) in the middle of a write: no temporary copy of the secrets stays."""
+        Store().put("https://h.example/simple/", "alice", "old")
+        before = Store().path.read_bytes()
+        script = textwrap.dedent(
+            """
+            import os, signal
+            from indexauth._store import Store
+            # The temporary file is written and open when the signal arrives.
+            os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGINT)
+            Store().put("https://h.example/simple/", "bob", "new-secret")
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert "KeyboardInterrupt" in done.stderr
+        assert sorted(p.name for p in data.iterdir()) == [
+            "credentials.toml",
+            "credentials.toml.lock",
+        ]
+        assert Store().path.read_bytes() == before
+
+    def test_stale_temp_files_are_removed_under_the_lock(self, data: Path) -> None:
+        """Temporary files an earlier crash left behind go with the next write; others stay."""
+        Store().put("https://h.example/simple/", "alice", "pw")
+        stale = data / ".credentials-k3x9_q.tmp"
+        stale.write_text("password = 'from a crash'")
+        other = data / "notes.tmp"
+        other.write_text("not ours")
+        Store().put("https://h.example/simple/", "bob", "pw2")
+        assert not stale.exists()
+        assert other.exists()
+        assert Store().remove("https://h.example/simple/", "nobody") == []
+
+    @pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+    def test_loose_file_without_a_match_is_not_an_error(self, data: Path) -> None:
+        """remove() with nothing to remove reads, but does not refuse, a file others can read."""
+        store = Store()
+        store.put("https://h.example/simple/", "bob", "pw")
+        os.chmod(store.path, 0o644)
+        assert store.remove("https://h.example/simple/", "alice") == []
+        with pytest.raises(StoreError, match="mode 644"):
+            store.remove("https://h.example/simple/", "bob")
+        assert [c.username for c in store.load()] == ["bob"]
+
     def test_concurrent_writers_lose_nothing(self, data: Path) -> None:
         """Four processes each storing 15 entries at once leave all 60 in the file."""
         script = textwrap.dedent(

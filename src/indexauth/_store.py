@@ -260,6 +260,10 @@ class Store:
     def remove(self, service: str, username: str | None = None) -> list[StoredCredential]:
         """Remove the entries for *service* (only *username*'s, if given); the removed ones."""
         key = service_key(service)
+        # Read first: a file others can read is refused only when there is something to
+        # take out of it, so `logout` of an entry that lives elsewhere is not an error.
+        if not any(_same(c, key, username) for c in self.load()):
+            return []
         with self._locked():
             current = self.load()
             gone = [c for c in current if _same(c, key, username)]
@@ -287,6 +291,7 @@ class Store:
         with handle:
             _lock(handle, path)
             try:
+                _remove_stale_temp_files(path)
                 yield
             finally:
                 _unlock(handle)
@@ -299,7 +304,7 @@ class Store:
             raise StoreError(
                 f"cannot store that value: {exc}", path=path, hint="store a valid Unicode string"
             ) from None
-        fd, tmp = tempfile.mkstemp(prefix=".credentials-", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(text.encode("utf-8"))
@@ -308,14 +313,33 @@ class Store:
             if os.name == "posix":
                 os.chmod(tmp, 0o600)  # mkstemp already does; the umask never widens it
             os.replace(tmp, path)
-        except OSError as exc:
+        except BaseException as exc:
+            # Ctrl-C included: the temporary file holds every secret and nothing else removes it.
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if not isinstance(exc, OSError):
+                raise
             raise StoreError(
                 f"cannot write {path} ({exc.strerror or exc}); it was left as it was",
                 path=path,
                 hint=f"check that you can write to {path.parent}",
             ) from None
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.stem}-"  # `.credentials-` for the default file
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    # Called holding the lock, and every writer writes only while holding it, so a
+    # temporary file that exists now is from a process that died mid-write (SIGKILL,
+    # power loss): it holds a copy of the secrets, mode 0600, that nothing else removes.
+    prefix = _temp_prefix(path)
+    with contextlib.suppress(OSError):
+        for stale in path.parent.iterdir():
+            if stale.name.startswith(prefix) and stale.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
 
 def _same(cred: StoredCredential, key: str, username: str | None) -> bool:
