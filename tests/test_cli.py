@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import pty
+import select
+import shutil
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,7 @@ from indexauth._store import Store
 
 ALICE = {"alice": "wonder-land"}
 SECRET = "planted-S3CRET-7f1c"  # a value that must never reach stdout or stderr
+URL = "https://h.example/simple/"
 
 
 @pytest.fixture(name="data")
@@ -54,6 +61,75 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def non_http_server() -> Iterator[int]:
+    """A port on 127.0.0.1 where something that is not HTTP (an SSH banner) answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+def on_a_terminal(argv: list[str], answer: bytes, wait_for: bytes) -> tuple[int, str]:
+    """The `indexauth` script on a real pseudo-terminal: *answer* typed once *wait_for* shows.
+
+    The exit code (130 for SIGINT-style exits) and everything the terminal showed.
+    """
+    exe = shutil.which("indexauth")
+    assert exe is not None
+    pid, master = pty.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.execv(exe, [exe, *argv])  # noqa: S606 - a fixed argv, no shell wanted
+        finally:
+            os._exit(127)
+    seen = b""
+    sent = idle = 0
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                idle += 1
+                if idle > 60:
+                    break  # the child hung: the assertions below say so
+                if sent:
+                    # CPython's readline loop misses a SIGINT that lands just before its
+                    # select(); a person would press Ctrl-C again, and so does this.
+                    os.write(master, answer)
+                continue
+            idle = 0
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not sent and wait_for in seen:
+                os.write(master, answer)
+                sent = 1
+    finally:
+        os.close(master)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
 
 
 class TestLogin:
@@ -287,6 +363,129 @@ class TestLogin:
         assert "unreachable" in err
         assert Store().load() == []
 
+    def test_check_redirect_stores_nothing(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """--check answered by a 302 (an SSO login page): own exit code, the target, no entry."""
+        server.route("/sso/", users=ALICE, redirect="https://sso.example/login?next=/simple/")
+        url = server.url("/sso/simple/")
+        code, out, err = run(
+            ["login", url, "-u", "alice", "--password-stdin", "--check"],
+            capsys,
+            monkeypatch,
+            "wonder-land",
+        )
+        assert code == EXIT_CODES["redirected"] == 10, err
+        assert "answered 302" in err
+        assert "https://sso.example/login?next=/simple/" in err
+        assert "nothing was stored" in err
+        assert "Traceback" not in err
+        assert out == ""
+        assert not (data / "credentials.toml").exists()
+
+    @pytest.mark.parametrize("command", ["check", "login"])
+    def test_non_http_reply_is_unreachable(
+        self,
+        data: Path,
+        command: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A server answering with an SSH banner: unreachable (8), one message, no traceback."""
+        with non_http_server() as port:
+            url = f"http://127.0.0.1:{port}/simple/"
+            argv = ["check", url]
+            if command == "login":
+                argv = ["login", url, "-u", "a", "--password-stdin", "--check"]
+            code, out, err = run(argv, capsys, monkeypatch, SECRET)
+        assert code == EXIT_CODES["unreachable"], out + err
+        assert "not an HTTP reply" in out + err
+        assert "Traceback" not in err
+        assert SECRET not in out + err
+        assert not (data / "credentials.toml").exists()
+
+    @pytest.mark.parametrize("command", ["check", "login"])
+    def test_url_with_a_space_is_unreachable_not_a_traceback(
+        self, data: Path, command: str
+    ) -> None:
+        """A URL with a space that http.client refuses: exit 8 through the script, no traceback."""
+        url = f"http://127.0.0.1:{closed_port()}/my index/simple/"
+        argv = ["check", url]
+        if command == "login":
+            argv = ["login", url, "-u", "a", "--password-stdin", "--check"]
+        done = script(*argv, stdin="pw")
+        assert done.returncode == EXIT_CODES["unreachable"], done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert "unreachable" in done.stdout + done.stderr
+        assert not (data / "credentials.toml").exists()
+
+    def test_login_into_keyring_warns_about_other_store_usernames(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A store entry for olduser still wins over the new keyring login: one warning, kept."""
+        url = "https://pkgs.example.com/simple/"
+        Store().put(url, "olduser", "old-token")
+        code, out, err = run(
+            ["login", url, "-u", "newuser", "--password-stdin"], capsys, monkeypatch, "new-token"
+        )
+        assert code == 0, err
+        assert "in the keyring" in out
+        warnings = [line for line in err.splitlines() if "olduser" in line]
+        assert len(warnings) == 1, err
+        assert str(Store().path) in warnings[0]
+        assert f"indexauth logout {url} --username olduser" in warnings[0]
+        assert "old-token" not in out + err
+        assert "new-token" not in out + err
+        assert [(c.username, c.password) for c in Store().load()] == [("olduser", "old-token")]
+        code, out, _ = run(["token", url], capsys, monkeypatch)
+        assert (code, out) == (0, "old-token\n")  # still shadowed, as the warning said
+
+    def test_keyring_that_needs_a_username(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """keyrings.alt's plaintext backend: auto goes to the store (found without a username);
+        --store keyring stores there and names the three ways to configure the username."""
+        server.route("/p/", users=ALICE)
+        url = server.url("/p/simple/")
+        use_backend(monkeypatch, "keyrings.alt.file.PlaintextKeyring")
+        code, out, err = run(
+            ["login", url, "-u", "alice", "--password-stdin"], capsys, monkeypatch, "wonder-land"
+        )
+        assert code == 0, err
+        assert str(Store().path) in out
+        assert "cannot look up without a username" in out
+        assert [(c.username, c.password) for c in Store().load()] == [("alice", "wonder-land")]
+        code, out, err = run(["check", url], capsys, monkeypatch)
+        assert code == 0, out + err
+
+        import keyring  # the backend chosen above
+
+        other = server.url("/p/other/")
+        code, out, err = run(
+            ["login", other, "-u", "alice", "--password-stdin", "--store", "keyring"],
+            capsys,
+            monkeypatch,
+            "wonder-land",
+        )
+        assert code == 0, err
+        assert "in the keyring" in out
+        assert keyring.get_password(other, "alice") == "wonder-land"
+        for way in ("username=", "INDEXAUTH_INDEX_<NAME>_USERNAME", "config.toml"):
+            assert way in err
+        assert "wonder-land" not in out + err
+
     def test_locked_keyring_stores_nothing(
         self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -402,9 +601,50 @@ class TestLogoutToken:
         assert code == EXIT_CODES["missing"]
         assert "tried: keyring" in err
 
+    @pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+    def test_logout_keyring_user_with_a_loose_store(
+        self,
+        data: Path,
+        kr: KeyringStore,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A 0644 store without the user is no error; with the user, the keyring removal is
+        still reported before the chmod error."""
+        url = "https://h.example/simple/"
+        kr.set(url, "alice", "pw")
+        Store().put(url, "bob", "kept")
+        os.chmod(Store().path, 0o644)
+        before = Store().path.read_bytes()
+        code, out, err = run(["logout", url, "-u", "alice"], capsys, monkeypatch)
+        assert code == 0, err
+        assert f"Removed alice@{url} from the keyring" in out
+        assert Store().path.read_bytes() == before
+        kr.set(url, "bob", "pw")
+        code, out, err = run(["logout", url, "-u", "bob"], capsys, monkeypatch)
+        assert code == EXIT_CODES["error"]
+        assert f"Removed bob@{url} from the keyring" in out
+        assert f"chmod 600 {Store().path}" in err
+        assert Store().path.read_bytes() == before
+
 
 class TestCheck:
     """`indexauth check`: every step of the lookup, then one live request, classified."""
+
+    def test_redirect_is_its_own_outcome(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A 302 to a login page is not ok: outcome redirected (10), naming where it goes."""
+        server.route("/sso/", redirect="https://sso.example/login")
+        code, out, err = run(["check", server.url("/sso/simple/")], capsys, monkeypatch)
+        assert code == EXIT_CODES["redirected"], out + err
+        assert "outcome: redirected (exit code 10)" in out
+        assert "https://sso.example/login" in out
+        assert "hint: " in out
 
     def test_lists_every_keyring_service_name_never_the_secret(
         self,
@@ -798,6 +1038,27 @@ class TestConsoleScript:
         assert done.returncode == 2
         assert "--password-stdin" in done.stderr
         assert len(done.stderr.splitlines()) == 2  # what, then the hint
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+    @pytest.mark.parametrize(
+        ("argv", "prompt", "answer", "exit_code"),
+        [
+            (["login", URL], b"Username: ", b"\x04", 2),
+            (["login", URL, "-u", "alice"], b"Password for alice: ", b"\x04", 2),
+            (["login", URL], b"Username: ", b"\x03", 130),
+            (["login", URL, "-u", "alice"], b"Password for alice: ", b"\x03", 130),
+        ],
+    )
+    def test_ctrl_d_or_ctrl_c_at_the_prompt(
+        self, data: Path, argv: list[str], prompt: bytes, answer: bytes, exit_code: int
+    ) -> None:
+        """Ctrl-D or Ctrl-C at a prompt on a real terminal: one line, nothing stored, exit 2/130."""
+        code, shown = on_a_terminal(argv, answer, prompt)
+        assert code == exit_code, shown
+        assert "Traceback" not in shown
+        assert "nothing was stored" in shown
+        assert len([line for line in shown.splitlines() if "indexauth:" in line]) == 1, shown
+        assert not (data / "credentials.toml").exists()
 
     def test_undecodable_stdin_is_a_usage_error(self, data: Path) -> None:
         """Bytes that are not UTF-8 on stdin: exit 2, no traceback, nothing stored."""

@@ -171,7 +171,7 @@ class TestFile:
         assert store.path.read_bytes() == before
 
     def test_interrupted_write_leaves_no_temp_file(self, data: Path) -> None:
-        """Ctrl-C (a real SIGINT) in the middle of a write: no temporary copy of the secrets stays."""
+        """A real SIGINT in the middle of a write: no temporary copy of the secrets stays."""
         Store().put("https://h.example/simple/", "alice", "old")
         before = Store().path.read_bytes()
         script = textwrap.dedent(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import http.client
 import ipaddress
 import json
 import os
@@ -42,11 +43,17 @@ from ._exceptions import (
 )
 from ._flow import Authenticator, Send
 from ._hints import missing_hint
-from ._keyring import DEFAULT_TIMEOUT, PROVIDERS, KeyringCommandSource, KeyringImportSource
+from ._keyring import (
+    DEFAULT_TIMEOUT,
+    PROVIDERS,
+    KeyringCommandSource,
+    KeyringImportSource,
+    _needs_username,
+)
 from ._models import Credentials, Index
 from ._sources import Target
 from ._store import Store, StoreError, service_key
-from ._urls import UrlError, realm_of, redact, split_url
+from ._urls import UrlError, realm_of, redact, service_names, split_url
 from ._version import __version__
 
 __all__ = ["EXIT_CODES", "CliError", "ConfiguredIndex", "configured_indexes", "main"]
@@ -63,6 +70,8 @@ EXIT_CODES = {
     "not-found": 7,
     "unreachable": 8,
     "source-failed": 9,  # a credential source (keyring, netrc, store) is broken
+    "redirected": 10,  # a 3xx (often an SSO login page): not followed, nothing stored
+    "interrupted": 130,  # Ctrl-C, as shells report SIGINT
 }
 HTTP_TIMEOUT = 15.0
 T = TypeVar("T")
@@ -297,7 +306,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str | None]:
-    """One GET; the status and, for a redirect, its Location. `OSError` when unreachable."""
+    """One GET; the status and, for a redirect, its Location. `OSError` when unreachable,
+    which includes a reply that is not HTTP and a URL http.client refuses."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only, checked by split_url
     if authorization is not None:
         request.add_unredirected_header("Authorization", authorization)
@@ -309,6 +319,15 @@ def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str
     except urllib.error.HTTPError as exc:
         with exc:
             return int(exc.code), exc.headers.get("Location")
+    except http.client.HTTPException as exc:
+        # BadStatusLine and friends: something answered, but not HTTP (an SSH or SMTP port).
+        line = " ".join(str(exc).split())[:80]
+        reason = f"not an HTTP reply ({type(exc).__name__}{': ' + line if line else ''})"
+        if isinstance(exc, http.client.InvalidURL):
+            reason = f"http.client refuses the URL ({line})"
+        raise urllib.error.URLError(reason) from None
+    except ValueError as exc:  # urllib's own URL checks
+        raise urllib.error.URLError(f"the URL cannot be requested ({exc})") from None
 
 
 def _unreachable(url: str, exc: OSError) -> CliError:
@@ -322,8 +341,11 @@ def _unreachable(url: str, exc: OSError) -> CliError:
 
 
 def _classify_status(status: int) -> str:
-    if status < 400:
+    if 200 <= status < 300:
         return "ok"
+    if 300 <= status < 400:
+        # Often an SSO login page answering credentials it did not accept: never success.
+        return "redirected"
     return {401: "rejected", 403: "forbidden", 404: "not-found"}.get(status, "unreachable")
 
 
@@ -335,10 +357,25 @@ _STATUS_HINTS = {
     "not-found": "the server answered 404: check the URL (PyPI-style indexes end in /simple/) "
     "and that this user may see the index (GitLab, Artifactory answer 404 to strangers)",
     "unreachable": "the server answered with an error: try again later, or check the URL",
+    "redirected": "the server answered with a redirect, which indexauth does not follow: a "
+    "login page (SSO) means these credentials were not accepted as they are (check the "
+    "username and token); if it points to the index's real URL, use that URL instead",
 }
 
 
 # --- commands ---------------------------------------------------------------------
+
+
+def _prompt(ask: Callable[[], str]) -> str:
+    """*ask*'s answer; Ctrl-D or Ctrl-C at the prompt is one line saying nothing was stored."""
+    try:
+        return ask()
+    except EOFError:
+        print(file=sys.stderr)  # the prompt line is still open
+        raise CliError("no input (Ctrl-D); nothing was stored", code="usage") from None
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise CliError("interrupted; nothing was stored", code="interrupted") from None
 
 
 def _read_secret(args: argparse.Namespace, username: str) -> str:
@@ -365,7 +402,7 @@ def _read_secret(args: argparse.Namespace, username: str) -> str:
             '`printf %s "$PASSWORD" | indexauth login URL --username USER --password-stdin`',
             code="usage",
         )
-    secret = getpass.getpass(f"Password for {username}: ")
+    secret = _prompt(lambda: getpass.getpass(f"Password for {username}: "))
     if not secret:
         raise CliError("empty password refused; nothing was stored", code="usage")
     return secret
@@ -385,10 +422,54 @@ def _read_username(args: argparse.Namespace, url_user: str | None) -> str:
             "(username __token__)",
             code="usage",
         )
-    name = input("Username: ").strip()
+    name = _prompt(lambda: input("Username: ")).strip()
     if not name:
         raise CliError("empty username refused; nothing was stored", code="usage")
     return name
+
+
+def _login_keyring(choice: str, url: str, username: str) -> tuple[Any | None, str, bool]:
+    """The keyring module to store into (`None`: use the store), its description, and
+    whether it can find the entry only when the index has *username* configured."""
+    if choice == "file":
+        return None, "", False
+    keyring_module, backend = _keyring_for_writing()
+    if keyring_module is None:
+        if choice == "keyring":
+            raise CliError(
+                f"no usable keyring: {backend}; nothing was stored",
+                hint="configure a keyring backend (`keyring --list-backends`), or run again "
+                "with --store file",
+            )
+        return None, backend, False
+    # keyrings.alt and macOS keep keyring's base get_credential: they find nothing when
+    # asked without a username, so an entry there is invisible unless one is configured.
+    blind = _needs_username(keyring_module) and _index_for(url, None)[0].username != username
+    if blind and choice == "auto":
+        return (
+            None,
+            f"{backend} cannot look up without a username and none is configured for this "
+            "index; indexauth's store finds the entry by URL alone",
+            False,
+        )
+    return keyring_module, backend, blind
+
+
+def _check_before_storing(url: str, creds: Credentials, timeout: float) -> None:
+    """One GET with *creds*; `CliError` (nothing stored) unless the index answers 2xx."""
+    try:
+        status, location = _send(url, creds.authorization(), timeout)
+    except OSError as exc:
+        raise _unreachable(url, exc) from None
+    outcome = _classify_status(status)
+    if outcome != "ok":
+        moved = f" (a redirect to {redact(location)}, not followed)" if location else ""
+        raise CliError(
+            f"{url} answered {status}{moved} to these credentials; nothing was stored",
+            hint=_STATUS_HINTS[outcome],
+            code=outcome,
+        )
+    _out(f"Checked: {url} answered {status} to these credentials")
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -413,31 +494,10 @@ def cmd_login(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         raise CliError(exc.summary, hint=exc.hint, code="usage") from None
 
-    keyring_module, backend = (None, "")
-    if args.store in ("auto", "keyring"):
-        keyring_module, backend = _keyring_for_writing()
-        if keyring_module is None and args.store == "keyring":
-            raise CliError(
-                f"no usable keyring: {backend}; nothing was stored",
-                hint="configure a keyring backend (`keyring --list-backends`), or run again "
-                "with --store file",
-            )
+    keyring_module, backend, blind = _login_keyring(args.store, url, username)
     store = Store()
-
     if args.check:
-        try:
-            status, location = _send(url, creds.authorization(), args.timeout)
-        except OSError as exc:
-            raise _unreachable(url, exc) from None
-        outcome = _classify_status(status)
-        if outcome != "ok":
-            raise CliError(
-                f"{url} answered {status} to these credentials; nothing was stored",
-                hint=_STATUS_HINTS[outcome],
-                code=outcome,
-            )
-        moved = f" (a redirect to {redact(location)})" if location else ""
-        _out(f"Checked: {url} answered {status}{moved} to these credentials")
+        _check_before_storing(url, creds, args.timeout)
 
     if keyring_module is not None:
         try:
@@ -451,10 +511,21 @@ def cmd_login(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 - a backend may raise anything
             raise _keyring_error(exc, "storing the password; nothing was stored") from None
         _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
+        if blind:
+            _warn(
+                f"{backend} cannot look up without a username, so this entry is found only "
+                f"when the index has username {username!r} configured: "
+                f"Index({url!r}, username={username!r}) in code, "
+                f"INDEXAUTH_INDEX_<NAME>_USERNAME={username} in the environment, or "
+                f'username = "{username}" in its [[index]] table in config.toml '
+                f"({_settings.config_path()})"
+            )
         # The store comes before keyring in the chain: an old entry there would win.
         try:
-            if store.path.exists() and store.remove(url, username):
-                _out(f"Removed the older entry for {username}@{url} from {store.path}")
+            if store.path.exists():
+                if store.remove(url, username):
+                    _out(f"Removed the older entry for {username}@{url} from {store.path}")
+                _warn_shadowing(store, url)
         except StoreError as exc:
             _warn(f"{exc.message}; an entry there may still shadow the keyring ({exc.hint})")
         return 0
@@ -467,6 +538,22 @@ def cmd_login(args: argparse.Namespace) -> int:
     if args.store == "auto":
         _out(f"(the keyring was not used: {backend})")
     return 0
+
+
+def _warn_shadowing(store: Store, url: str) -> None:
+    """One warning per store entry that the lookup for *url* finds before the keyring.
+
+    They are other users' (or host-wide) logins: kept, since only their owner knows
+    whether they are stale, but named with the command that removes them.
+    """
+    keys = {service_key(name) for name in service_names(url) if "://" in name}
+    for cred in store.load():
+        if service_key(cred.service) in keys:
+            _warn(
+                f"{store.path} still holds {cred.username}@{cred.service}, which the lookup "
+                f"finds before the keyring; remove it with `indexauth logout {cred.service} "
+                f"--username {cred.username}`"
+            )
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
@@ -499,6 +586,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
         try:
             gone = store.remove(url, username)
         except StoreError as exc:
+            for line in removed:  # the keyring part is done: say so before the error
+                _out(f"Removed {line}")
             raise CliError(f"{exc.message}; nothing was removed from it", hint=exc.hint) from None
         removed += [f"{cred.username}@{url} from {store.path}" for cred in gone]
     if not removed:
