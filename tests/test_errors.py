@@ -299,3 +299,14 @@ class TestRequestUrlSecrets:
             indexauth.Index(bad)
         assert SECRET not in str(info.value) and SECRET not in repr(info.value)
         assert "alice:****@" in str(info.value)
+
+
+def test_index_replace_keeps_url_credentials_and_checks_values() -> None:
+    """Index.replace changes policy or username, keeps URL credentials, refuses bad values."""
+    index = indexauth.Index(f"https://bob:{SECRET}@h.example/simple/", name="n")
+    copy = index.replace(authenticate="always")
+    assert (copy.authenticate, index.authenticate) == ("always", "auto")
+    assert copy._url_credentials == index._url_credentials
+    assert SECRET not in repr(copy)
+    with pytest.raises(indexauth.ConfigurationError, match="'sometimes'"):
+        index.replace(authenticate="sometimes")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import http.client
-import ipaddress
 import json
 import os
 import site
@@ -22,7 +21,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any, NoReturn, TextIO, TypeVar
@@ -51,9 +50,10 @@ from ._keyring import (
     _needs_username,
 )
 from ._models import Credentials, Index
+from ._resolver import Resolver
 from ._sources import Target
 from ._store import Store, StoreError, service_key
-from ._urls import UrlError, realm_of, redact, service_names, split_url
+from ._urls import UrlError, is_loopback, realm_of, redact, service_names, split_url
 from ._version import __version__
 
 __all__ = ["EXIT_CODES", "CliError", "ConfiguredIndex", "configured_indexes", "main"]
@@ -100,7 +100,6 @@ class ConfiguredIndex:
 
     index: Index
     origin: str
-    raw_url: str = field(repr=False)  # may hold userinfo: used to rebuild, never printed
 
 
 def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[ConfiguredIndex]:
@@ -118,30 +117,20 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
         _warn(f"the global configuration is ignored: {exc}")
         return found
     found += [
-        ConfiguredIndex(entry.index, entry.origin, _settings.raw_url(entry.index))
-        for entry in entries
+        ConfiguredIndex(entry.index, entry.origin) for entry in entries
     ]
     return found
 
 
 def _index_for(url: str, username: str | None) -> tuple[Index, str]:
     """The configured index that covers *url* (with *username*), or an ad-hoc one."""
-    realm = realm_of(url)
-    path = split_url(url).path or "/"
-    best: ConfiguredIndex | None = None
-    for item in configured_indexes():
-        if item.index.covers(realm, path) and (
-            best is None or len(item.index.root) > len(best.index.root)
-        ):
-            best = item
-    if best is None:
+    items = configured_indexes()
+    target = Authenticator([item.index for item in items], Resolver(())).match(url)
+    if target is None or target.index is None:
         return Index(url, username=username), "not configured: checked as an index at this URL"
-    index = best.index
-    if username is not None:
-        index = Index(
-            best.raw_url, name=index.name, authenticate=index.authenticate, username=username
-        )
-    return index, best.origin
+    origin = next(item.origin for item in items if item.index is target.index)
+    index = target.index if username is None else target.index.replace(username=username)
+    return index, origin
 
 
 # --- small helpers ----------------------------------------------------------------
@@ -195,13 +184,7 @@ def _url_username(text: str) -> str | None:
 
 
 def _is_loopback(url: str) -> bool:
-    host = realm_of(url).host
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(realm_of(url).host)
 
 
 def _attempt_json(attempt: Attempt) -> dict[str, Any]:

@@ -222,6 +222,23 @@ class Index:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
 
+    def replace(self, *, authenticate: Policy | str | None = None, username: str | None = None) -> Index:
+        """A copy with another policy or username; credentials in the URL come along."""
+        copy = Index.__new__(Index)
+        for slot in Index.__slots__:
+            object.__setattr__(copy, slot, getattr(self, slot))
+        if authenticate is not None:
+            if authenticate not in POLICIES:
+                raise ConfigurationError(
+                    f"invalid authenticate policy {authenticate!r} for index {self.ref.url}",
+                    hint="use one of 'auto', 'always' or 'never'",
+                )
+            object.__setattr__(copy, "authenticate", authenticate)
+        if username is not None:
+            _refuse_line_breaks(username, "username")
+            object.__setattr__(copy, "username", username)
+        return copy
+
     @property
     def ref(self) -> IndexRef:
         """The index as errors show it."""

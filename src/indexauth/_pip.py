@@ -232,7 +232,12 @@ class _PipAuth:
             return request
         request.url = strip_userinfo(url)
         if parts.password is not None and "Authorization" not in request.headers:
-            creds = Credentials(unquote(parts.username or ""), unquote(parts.password))
+            try:
+                creds = Credentials(unquote(parts.username or ""), unquote(parts.password))
+            except ConfigurationError as exc:
+                # A line break in the URL's password: never a traceback inside pip.
+                _warn_once(f"indexauth: the credentials in {redact(url)} are not used: {exc}")
+                return request
             request.headers["Authorization"] = creds.authorization()
         return request
 

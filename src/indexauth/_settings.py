@@ -204,32 +204,11 @@ def _override(entry: Entry, overrides: Mapping[str, Mapping[str, str]]) -> Entry
     fields = overrides.get(name) if name else None
     if not fields:
         return entry
-    adjusted = Index(
-        raw_url(index),
-        name=index.name,
-        authenticate=fields.get("authenticate", index.authenticate),
-        username=fields.get("username", index.username),
+    adjusted = index.replace(
+        authenticate=fields.get("authenticate"), username=fields.get("username")
     )
     by = ", ".join(f"{ENV_PREFIX}{name}_{field.upper()}" for field in sorted(fields))
     return Entry(adjusted, f"{entry.origin}, adjusted by {by}")
-
-
-def raw_url(index: Index) -> str:
-    """*index*'s URL with any credentials it carried in it: for rebuilding it, never for printing."""
-    return index.url if index._url_credentials is None else _with_userinfo(index)  # noqa: SLF001 - the index's own URL credentials, copied with it
-
-
-def _with_userinfo(index: Index) -> str:
-    # Rebuilding an index must keep credentials it carried in its URL.
-    creds = index._url_credentials  # settings copy an index, secrets included  # noqa: SLF001 - the index's own URL credentials, copied with it
-    assert creds is not None  # noqa: S101
-    from urllib.parse import quote  # noqa: PLC0415
-
-    scheme, _, rest = index.url.partition("://")
-    userinfo = quote(creds.username, safe="")
-    if creds.password is not None:
-        userinfo += ":" + quote(creds.password, safe="")
-    return f"{scheme}://{userinfo}@{rest}"
 
 
 def _from_uv_env(environ: Mapping[str, str]) -> list[Entry]:

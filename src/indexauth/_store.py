@@ -34,7 +34,7 @@ from typing import IO
 from ._exceptions import ConfigurationError
 from ._models import Credentials
 from ._sources import Recorder, SourceFailure, Target
-from ._urls import DEFAULT_PORTS, UrlError, split_url, strip_userinfo
+from ._urls import UrlError, realm_of, split_url, strip_userinfo
 
 __all__ = [
     "LOCK_TIMEOUT",
@@ -72,8 +72,8 @@ def data_dir() -> Path:
 
 
 def service_key(url: str) -> str:
-    """*url* as the store (and `indexauth login`) names services: no userinfo or fragment,
-    lower-case scheme and host, no default port, no lone `/` path.
+    """*url* as the store (and `indexauth login`) names services: no userinfo, query or
+    fragment, lower-case scheme and host, no default port, no lone `/` path.
 
     >>> service_key("HTTPS://alice@Pkgs.Example.com:443/Simple/")
     'https://pkgs.example.com/Simple/'
@@ -85,15 +85,9 @@ def service_key(url: str) -> str:
         parts = split_url(text)
     except UrlError:
         return text
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != DEFAULT_PORTS[scheme]:
-        host = f"{host}:{parts.port}"
+    # A query is never part of a service name (it may hold a token): see `service_names`.
     path = "" if parts.path == "/" else parts.path
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{scheme}://{host}{path}{query}"
+    return f"{realm_of(parts)}{path}"
 
 
 class StoreError(Exception):

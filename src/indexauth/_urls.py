@@ -15,6 +15,7 @@ False
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
@@ -142,8 +143,18 @@ def _toggle_slash(url: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether *host* is this machine: nothing sent there crosses a network."""
-    return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
+    """Whether *host* is this machine: nothing sent there crosses a network.
+
+    >>> [is_loopback(h) for h in ("localhost", "a.localhost", "127.0.0.2", "::1", "127.example")]
+    [True, True, True, True, False]
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def service_names(url: str) -> tuple[str, ...]:
