@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 from index_server import IndexServer
 
 TESTS = Path(__file__).parent
+ROOT = TESTS.parent
 BIN = Path(sys.executable).parent
 
 _CLEARED_PREFIXES = ("INDEXAUTH", "UV_INDEX", "UV_DEFAULT_INDEX", "PIP_", "KEYRING_")
@@ -104,3 +106,33 @@ def fixture_kr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> KeyringStore:
     monkeypatch.setenv("INDEXAUTH_TEST_KEYRING", str(path))
     use_backend(monkeypatch, "kr_backends.JsonFileKeyring")
     return KeyringStore(path)
+
+
+# Shared by every test that drives a real installer in a fresh environment.
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """indexauth's wheel, built once per session."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return next(out.glob("indexauth-*.whl"))
+
+
+def ensure_supported_pip(python: Path) -> None:
+    """The venv's bundled pip must be one indexauth patches (>= 23.1); older Pythons bundle 23.0."""
+    version = subprocess.run(
+        [str(python), "-c", "import pip; print(pip.__version__)"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    if tuple(int(p) for p in version.split(".")[:2]) >= (23, 1):
+        return
+    upgraded = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip>=23.1"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if upgraded.returncode != 0:
+        pytest.skip(f"this Python bundles pip {version}, older than 23.1, and it could not be upgraded")

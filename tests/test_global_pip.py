@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, KeyringStore
+from conftest import TESTS, KeyringStore, ensure_supported_pip
 from pypi_front import (
     BACKEND,
     Front,
@@ -31,41 +31,12 @@ PIP_FLAGS = ("--no-cache-dir", "--disable-pip-version-check", "--timeout", "30")
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """indexauth's wheel, built once per session."""
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return next(out.glob("indexauth-*.whl"))
-
-
-def _ensure_supported_pip(python: Path) -> None:
-    """The venv's bundled pip must be one indexauth patches (>= 23.1); older Pythons bundle 23.0."""
-    version = subprocess.run(
-        [str(python), "-c", "import pip; print(pip.__version__)"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout.strip()
-    if tuple(int(p) for p in version.split(".")[:2]) >= (23, 1):
-        return
-    upgraded = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip>=23.1"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    if upgraded.returncode != 0:
-        pytest.skip(f"this Python bundles pip {version}, older than 23.1, and it could not be upgraded")
-
-
-@pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh venv with the wheel installed (not editable); keyring comes from this environment."""
     path = tmp_path_factory.mktemp("gvenv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
     python = path / "bin" / "python"
-    _ensure_supported_pip(python)
+    ensure_supported_pip(python)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", *PIP_FLAGS, str(wheel)],
         check=True,
