@@ -95,6 +95,10 @@ class Authenticator:
         self._realms: dict[tuple[str, str], Realm] = {}
         self._lock = threading.Lock()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Indexes and sources travel; remembered credentials and realms never do.
+        return (type(self), (self.indexes, self.resolver))
+
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")

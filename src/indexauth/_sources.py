@@ -176,6 +176,9 @@ class NetrcSource:
         self._lock = threading.Lock()
         self._parsed: dict[str, _ParsedNetrc] = {}
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self._path,))
+
     def path(self) -> Path:
         """The netrc file that is read."""
         if self._path is not None:
