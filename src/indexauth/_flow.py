@@ -220,10 +220,10 @@ class Authenticator:
             if creds is not None:
                 self.resolver.rejected(target, creds)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
-            what = "refused" if status == 401 else "refused with 403 Forbidden"
+            what = "401 Unauthorized" if status == 401 else "403 Forbidden"
             return Outcome(
                 cls(
-                    f"credentials for {redact(url)} were {what}; status {status} "
+                    f"credentials for {redact(url)} were refused with {what} "
                     f"({_where(target)}, authenticate={policy!r}); they came from {source}",
                     url=url,
                     index=target.index.ref if target.index else None,
