@@ -1136,7 +1136,7 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
     parser = _parser()
     (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return {name: p for name, p in sub.choices.items()}
+    return dict(sub.choices)
 
 
 def test_every_subcommand_and_option_has_one_line_of_help(
