@@ -913,8 +913,8 @@ class TestGlobalConfiguration:
         assert [(i["name"], i["policy"], i["origin"]) for i in json.loads(out)["indexes"]] == [
             ("corp", "always", "environment INDEXAUTH_INDEX_CORP_URL"),
             ("uvidx", "auto", "environment UV_INDEX"),
-            ("proj", "auto", str(project / "pyproject.toml")),
             ("team", "always", str(user)),
+            ("proj", "auto", str(project / "pyproject.toml")),
         ]
         code, out, _ = run(["status"], capsys, monkeypatch)
         assert code == 0

@@ -112,7 +112,7 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
     """
     found = list(extra)
     try:
-        entries = _settings.entries()
+        entries = _settings.entries(warn=_warn)
     except ConfigurationError as exc:
         _warn(f"the global configuration is ignored: {exc}")
         return found
