@@ -65,7 +65,7 @@ def fixture_parent_path(tmp_path: Path) -> list[str]:
 
 def carried_env(parent_path: list[str], **extra: str | None) -> dict[str, str]:
     """The environment a parent with INDEXAUTH=1 hands to its children, plus *extra*."""
-    env = {
+    env: dict[str, str | None] = {
         **os.environ,
         "INDEXAUTH": "1",
         "PYTHONPATH": str(CARRIER),
