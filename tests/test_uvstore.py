@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 import indexauth
 from index_server import IndexServer
 from indexauth._cli import main
