@@ -19,7 +19,7 @@ from ._urls import (
     strip_userinfo,
 )
 
-__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name"]
+__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name", "mark_untrusted"]
 
 Policy = Literal["auto", "always", "never"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -158,6 +158,7 @@ class Index:
 
     __slots__ = (
         "_shown_url",
+        "_untrusted",
         "_url_credentials",
         "authenticate",
         "name",
@@ -175,6 +176,7 @@ class Index:
     root: str
     _url_credentials: Credentials | None
     _shown_url: str
+    _untrusted: str | None
 
     def __init__(
         self,
@@ -218,6 +220,7 @@ class Index:
         if url_password is not None or url_user:
             creds = Credentials(url_user or "", url_password)
         set_(self, "_url_credentials", creds)
+        set_(self, "_untrusted", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
@@ -265,10 +268,35 @@ class Index:
     def _key(self) -> tuple[object, ...]:
         return (self.url, self.name, self.authenticate, self.username, self._url_credentials)
 
+    @property
+    def untrusted_origin(self) -> str | None:
+        """The working-directory file that defined this index, or `None` if you did."""
+        return self._untrusted
+
     def __reduce__(self) -> tuple[object, ...]:
         # Userinfo credentials are not pickled; the rest of the index is.
-        return (_rebuild_index, (self.url, self.name, self.authenticate, self.username))
+        return (
+            _rebuild_index,
+            (self.url, self.name, self.authenticate, self.username, self._untrusted),
+        )
 
 
-def _rebuild_index(url: str, name: str | None, authenticate: str, username: str | None) -> Index:
-    return Index(url, name=name, authenticate=authenticate, username=username)
+def mark_untrusted(index: Index, origin: str | None) -> Index:
+    """A copy of *index* marked as defined by *origin*, a file you did not write (see `_settings`).
+
+    Credentials meant for your own indexes by name (`INDEXAUTH_INDEX_<NAME>_*`)
+    never go to a marked index.
+    """
+    copy = index.replace()
+    object.__setattr__(copy, "_untrusted", origin)
+    return copy
+
+
+def _rebuild_index(
+    url: str,
+    name: str | None,
+    authenticate: str,
+    username: str | None,
+    untrusted: str | None = None,
+) -> Index:
+    return mark_untrusted(Index(url, name=name, authenticate=authenticate, username=username), untrusted)
