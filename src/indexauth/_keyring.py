@@ -336,7 +336,10 @@ except ImportError as exc:
 tried = 0
 out = {}
 def blind(backend):
-    # keyring's base get_credential answers only when given a username (keyrings.alt, macOS).
+    # keyring's base get_credential answers only when given a username (keyrings.alt, macOS);
+    # the fail and null backends are "no keyring", said below.
+    if type(backend).__module__ in ("keyring.backends.fail", "keyring.backends.null"):
+        return False
     chained = getattr(backend, "backends", None)
     if chained is not None:
         return all(type(b).get_credential is KeyringBackend.get_credential for b in chained)
