@@ -8,6 +8,7 @@ same broken backend) and is reported as a `SourceFailure`.
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib.util
 import json
 import os
@@ -49,6 +50,9 @@ class KeyringImportSource:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._keyring: Any = None
         self.timeout = timeout
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (functools.partial(type(self), timeout=self.timeout), ())
 
     def _module(self) -> Any:
         if self._keyring is None:
