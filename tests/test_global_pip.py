@@ -447,3 +447,49 @@ def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) 
     assert done.returncode == 0, output(done)
     assert done.stderr.count("indexauth: the global configuration is ignored") == 1
     assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
+
+
+def _keyring_set_alt(env: Env, service: str, username: str, password: str) -> None:
+    """The real `keyring set`, with keyrings.alt's plaintext backend."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "keyring"), "set", service, username],
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=environ(env),
+    )
+
+
+@pytest.mark.parametrize("provider", ["import", "subprocess"])
+def test_readme_recipe_with_a_username_less_keyring_backend(
+    venv: Path, env: Env, front: Front, provider: str
+) -> None:
+    """The README's pip recipe on keyrings.alt, which cannot look up without a user name:
+    `keyring set URL alice`, then pip with `http://alice@host/...` as its index URL."""
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    url = front.url("a")
+    _keyring_set_alt(env, url, "alice", "pw-a")
+    with_user = url.replace("http://", "http://alice@")
+    done = pip(venv, env, "--keyring-provider", provider, "--index-url", with_user, "demo")
+    assert done.returncode == 0, output(done)
+    assert [h.user for h in front.under("a")][:2] == [None, "alice"]
+    assert "pw-a" not in output(done)
+
+
+def test_username_less_keyring_backend_hint_gives_the_username_forms(
+    venv: Path, env: Env, front: Front
+) -> None:
+    """Without the user name, pip's one warning says the backend could not look and gives the
+    forms a pip user can write (the URL given to pip, config.toml), never `keyring set` again."""
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    url = front.url("a")
+    _keyring_set_alt(env, url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "cannot look up without a username" in text
+    assert url.replace("http://", "http://USERNAME@") in text
+    assert "config.toml" in text
+    assert "keyring set" not in text

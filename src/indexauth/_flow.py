@@ -270,7 +270,10 @@ class Authenticator:
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
         hint = missing_hint(
-            target, result.username, frozenset(s.name for s in self.resolver.sources)
+            target,
+            result.username,
+            frozenset(s.name for s in self.resolver.sources),
+            result.attempts,
         )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError
