@@ -100,7 +100,10 @@ def replace(owner: Any, name: str, value: Any) -> bool:
 def patched() -> list[str]:
     """`module.Class.attribute` for every attribute replaced, in order."""
     with _lock:
-        return [f"{o.__module__}.{o.__qualname__}.{n}" for o, n, _ in _registry]
+        return [
+            f"{o.__name__}.{n}" if isinstance(o, ModuleType) else f"{o.__module__}.{o.__qualname__}.{n}"
+            for o, n, _ in _registry
+        ]
 
 
 def on_import(name: str, module: ModuleType) -> None:
@@ -113,6 +116,10 @@ def on_import(name: str, module: ModuleType) -> None:
         _patch_requests(module)
     elif name in ("httpx", "httpx2"):
         _patch_httpx(module)
+    elif name == "pipx.util":
+        from . import _children  # noqa: PLC0415 - only inside pipx
+
+        _children.patch_pipx(module)
 
 
 # -- re-entry guard -----------------------------------------------------------
