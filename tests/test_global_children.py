@@ -220,6 +220,8 @@ def test_pipx_install(parent: Path, env: dict[str, str], front: Front, kr: Keyri
         PIPX_MAN_DIR=str(tmp_path / "man"),
         # Shared libraries from the bundled pip, offline, instead of an upgrade from PyPI.
         PIPX_DISABLE_SHARED_LIBS_AUTO_UPGRADE="1",
+        # pipx picks uv when it finds it; uv is no Python, so the carrier is for pip's backend.
+        PIPX_DEFAULT_BACKEND="pip",
     )
     del env["PIP_INDEX_URL"]
     done = run([parent, "-m", "pipx", "install", "--index-url", front.url("a"), "demoapp"], env)

@@ -13,7 +13,6 @@ tools build their children's environment themselves:
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from types import ModuleType
@@ -54,16 +53,15 @@ def pth_line(directory: str) -> str:
 
 def patch_pipx(module: ModuleType) -> None:
     """Keep the carrier on `PYTHONPATH` in the environment pipx gives its children."""
-    original = module._fix_subprocess_env  # noqa: SLF001 - the one place pipx builds that environment
+    # pipx.util._fix_subprocess_env is the one place pipx builds that environment.
+    _patch.instrument(module, "_fix_subprocess_env", _keep_carrier)
 
-    @functools.wraps(original)
-    def _fix_subprocess_env(env: dict[str, str], *args: Any, **kwargs: Any) -> dict[str, str]:
-        fixed: dict[str, str] = original(env, *args, **kwargs)
-        directory = carrier_directory()
-        if directory is not None:
-            entries = [p for p in fixed.get("PYTHONPATH", "").split(os.pathsep) if p]
-            if directory not in entries:
-                fixed["PYTHONPATH"] = os.pathsep.join([directory, *entries])
-        return fixed
 
-    _patch.replace(module, "_fix_subprocess_env", _fix_subprocess_env)
+def _keep_carrier(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    fixed = wrapped(*args, **kwargs)
+    directory = carrier_directory()
+    if directory is not None and isinstance(fixed, dict):
+        entries = [p for p in fixed.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if directory not in entries:
+            fixed["PYTHONPATH"] = os.pathsep.join([directory, *entries])
+    return fixed
