@@ -37,7 +37,7 @@ from ._hints import missing_hint, rejected_hint, unreplayable_hint
 from ._models import Credentials, Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
-from ._urls import Realm, UrlError, realm_of, redact, split_url
+from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
 __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
@@ -109,6 +109,10 @@ class Authenticator:
             by_realm.setdefault(index.realm, {}).setdefault(index.root, index)
         self._indexes, self._by_realm = indexes, by_realm
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Indexes and sources travel; remembered credentials and realms never do.
+        return (type(self), (self.indexes, self.resolver))
+
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
@@ -133,7 +137,9 @@ class Authenticator:
         realm = _realm(scheme, authority)
         if realm is None:
             return None
-        path = rest[cut:].partition("?")[0].partition("#")[0] or "/"
+        path = effective_path(rest[cut:].partition("?")[0].partition("#")[0] or "/")
+        if path is None:
+            return None  # a path servers read differently: no credentials at all
         return Target(self._best(realm, path), realm)
 
     def _match_slowly(self, url: str) -> Target | None:
@@ -142,7 +148,10 @@ class Authenticator:
             realm = realm_of(parts)
         except UrlError:
             return None
-        return Target(self._best(realm, parts.path or "/"), realm)
+        path = effective_path(parts.path or "/")
+        if path is None:
+            return None
+        return Target(self._best(realm, path), realm)
 
     def _best(self, realm: Realm, path: str) -> Index | None:
         """The index with the longest root that covers *path* in whole segments."""
@@ -261,7 +270,10 @@ class Authenticator:
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
         hint = missing_hint(
-            target, result.username, frozenset(s.name for s in self.resolver.sources)
+            target,
+            result.username,
+            frozenset(s.name for s in self.resolver.sources),
+            result.attempts,
         )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError
