@@ -1010,7 +1010,9 @@ def _parser() -> argparse.ArgumentParser:
         "credential-helper",
         help="answer Bazel's credential helper protocol: `get` reads {\"uri\": ...} on stdin",
     )
-    helper.add_argument("helper_command", metavar="get")
+    helper.add_argument(
+        "helper_command", metavar="get", help="the protocol's one command: answer for the URI on stdin"
+    )
     lookup_options(helper)
     helper.set_defaults(func=cmd_credential_helper)
 
