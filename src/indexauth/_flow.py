@@ -37,7 +37,7 @@ from ._hints import missing_hint, rejected_hint, unreplayable_hint
 from ._models import Credentials, Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
-from ._urls import Realm, UrlError, realm_of, redact, split_url
+from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
 __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
@@ -137,7 +137,10 @@ class Authenticator:
         realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
         if realm is None:
             return None
-        return self._target(realm, rest[cut:].partition("?")[0].partition("#")[0] or "/")
+        path = effective_path(rest[cut:].partition("?")[0].partition("#")[0] or "/")
+        if path is None:
+            return None  # a path servers read differently: no credentials at all
+        return self._target(realm, path)
 
     def _match_slowly(self, url: str) -> Target | None:
         try:
@@ -145,7 +148,10 @@ class Authenticator:
             realm = realm_of(parts)
         except UrlError:
             return None
-        return self._target(realm, parts.path or "/")
+        path = effective_path(parts.path or "/")
+        if path is None:
+            return None
+        return self._target(realm, path)
 
     def _target(self, realm: Realm, path: str) -> Target:
         """The index with the longest root that covers *path* in whole segments, or just *realm*."""
