@@ -117,6 +117,10 @@ class Authenticator:
             known[(scheme, rest[: _authority_end(rest)])] = index.realm
         self._indexes, self._by_realm, self._known_realms = indexes, by_realm, known
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Indexes and sources travel; remembered credentials and realms never do.
+        return (type(self), (self.indexes, self.resolver))
+
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
@@ -272,7 +276,10 @@ class Authenticator:
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
         hint = missing_hint(
-            target, result.username, frozenset(s.name for s in self.resolver.sources)
+            target,
+            result.username,
+            frozenset(s.name for s in self.resolver.sources),
+            result.attempts,
         )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError
