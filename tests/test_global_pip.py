@@ -186,8 +186,8 @@ def test_env_credentials_sent_up_front(venv: Path, env: Env, front: Front) -> No
     assert all(h.user == "alice" and h.status == 200 for h in front.under("a"))
 
 
-def test_netrc_success(venv: Path, env: Env, front: Front, tmp_path: Path) -> None:
-    """netrc credentials are found after the 401 and used for the download."""
+def test_netrc_sent_up_front(venv: Path, env: Env, front: Front, tmp_path: Path) -> None:
+    """netrc credentials for pip's index go with the first request, as pip itself does: 0 challenges."""
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login alice password pw-a\n", "utf-8")
     netrc.chmod(0o600)
@@ -195,6 +195,18 @@ def test_netrc_success(venv: Path, env: Env, front: Front, tmp_path: Path) -> No
     done = pip(venv, env, "--index-url", front.url("a"), "demo")
     assert done.returncode == 0, output(done)
     assert any(h.user == "alice" and "/packages/" in h.path for h in front.under("a"))
+    assert [(h.user, h.status) for h in front.under("a")] == [("alice", 200)] * len(front.under("a"))
+
+
+def test_store_sent_up_front(venv: Path, env: Env, front: Front) -> None:
+    """`indexauth login` credentials for pip's index go with the first request: 0 challenges."""
+    from indexauth._store import Store
+
+    Store().put(front.url("a"), "alice", "pw-a")
+    done = pip(venv, env, "--index-url", front.url("a"), "demo")
+    assert done.returncode == 0, output(done)
+    assert any(h.user == "alice" and "/packages/" in h.path for h in front.under("a"))
+    assert [(h.user, h.status) for h in front.under("a")] == [("alice", 200)] * len(front.under("a"))
 
 
 def test_missing_credentials_one_warning(venv: Path, env: Env, front: Front, kr: KeyringStore) -> None:

@@ -8,6 +8,8 @@ A behaviour that differs between drivers fails here.
 
 from __future__ import annotations
 
+import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import indexauth
 from conftest import KeyringStore
 from drivers import DRIVERS, Call, Result
 from index_server import IndexServer
+from indexauth._store import Store
 
 ALICE = {"alice": "wonder-land"}
 
@@ -35,6 +38,8 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)
     keyring: dict[tuple[str, str], str] = field(default_factory=dict)
     netrc: str | None = None
+    store: dict[tuple[str, str], str] = field(default_factory=dict)  # indexauth's own store
+    uv_store: dict[tuple[str, str], str] = field(default_factory=dict)  # by `uv auth login`
     headers: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     lookups: int | None = None  # keyring backend calls, when it matters
@@ -159,13 +164,64 @@ SCENARIOS = [
         ["alice"],
     ),
     Scenario(
-        "netrc-on-challenge",
+        "netrc-sent-up-front-to-a-configured-index",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/", "/private/simple/other/"],
+        [200, 200],
+        ["alice", "alice"],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+        lookups=0,
+    ),
+    Scenario(
+        "netrc-on-challenge-for-a-url-of-no-configured-index",
+        [PRIVATE],
+        [],
+        ["/private/x"],
+        [200],
+        [None, "alice"],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+    ),
+    Scenario(
+        "netrc-sent-up-front-and-refused-is-rejected",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [indexauth.CredentialsRejectedError],
+        ["alice"],
+        netrc="machine 127.0.0.1 login alice password wrong\n",
+    ),
+    Scenario(
+        "store-sent-up-front-to-a-configured-index",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+        store={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "uv-store-sent-up-front-before-netrc",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        ["alice"],
+        uv_store={("{base}/private/simple/", "alice"): "wonder-land"},
+        netrc="machine 127.0.0.1 login mallory password wrong\n",
+        lookups=0,
+    ),
+    Scenario(
+        "keyring-stays-lazy-when-netrc-has-nothing",
         [PRIVATE],
         [{"url": "{base}/private/simple/"}],
         ["/private/simple/pkg/"],
         [200],
         [None, "alice"],
-        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+        netrc="machine other.example login bob password x\n",
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=1,
     ),
     Scenario(
         "anonymous-403-on-index-is-a-challenge",
@@ -392,7 +448,7 @@ SCENARIOS = [
         [{"url": "{base}/private/simple/"}],
         ["/private/simple/pkg/"],
         [200],
-        [None, "alice"],
+        ["alice"],
         netrc="default login alice password wonder-land\n",
     ),
     Scenario(
@@ -414,6 +470,16 @@ SCENARIOS = [
         options={"raise_on_failure": False},
     ),
 ]
+
+
+def uv_login(service: str, username: str, password: str) -> None:
+    """The real `uv auth login`, writing uv's store in this test's XDG data directory."""
+    uv = pytest.importorskip("uv", reason="pip install -e '.[test]' brings uv")
+    subprocess.run(
+        [uv.find_uv_bin(), "auth", "login", service, "--username", username, "--password", "-"],
+        input=password, capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "UV_NO_CONFIG": "1"},
+    )
 
 
 def _fill(value: str, server: IndexServer) -> str:
@@ -440,6 +506,10 @@ def test_scenario(
         monkeypatch.setenv(name, value)
     for (service, user), password in scenario.keyring.items():
         kr.set(_fill(service, server), user, password)
+    for (service, user), password in scenario.store.items():
+        Store().put(_fill(service, server), user, password)
+    for (service, user), password in scenario.uv_store.items():
+        uv_login(_fill(service, server), user, password)
     if scenario.netrc is not None:
         netrc = tmp_path / "netrc"
         netrc.write_text(scenario.netrc)

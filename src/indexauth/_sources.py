@@ -94,7 +94,10 @@ class Source(Protocol):
     """
 
     name: str
-    eager: bool  # cheap and local: consulted before the first request under `auto`
+    # Cheap, local and never prompting or running a process (URL, environment, netrc,
+    # indexauth's store): consulted before the first request to a configured index under
+    # `auto`. Keyring and commands stay lazy: asked only after a challenge.
+    eager: bool
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         """Credentials for *target* and *username*, `None`, or raise `SourceFailure`."""
@@ -185,7 +188,8 @@ class NetrcSource:
     """`$NETRC` or `~/.netrc`, matched by host (the port is ignored, as curl and requests do)."""
 
     name = "netrc"
-    eager = False
+    # A local file, read as pip reads it: for a configured index, sent before the first request.
+    eager = True
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path

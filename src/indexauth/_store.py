@@ -387,7 +387,7 @@ class StoreSource:
     """The store in the lookup chain: entries whose service is one of the target's names."""
 
     name = "indexauth store"
-    eager = False
+    eager = True  # a local file: sent up front to a configured index, as netrc
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store if store is not None else Store()

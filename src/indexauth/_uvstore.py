@@ -199,7 +199,9 @@ class UvStoreSource:
     """uv's store in the lookup chain, right after indexauth's own store."""
 
     name = "uv store"
-    eager = False
+    # A local file like netrc and indexauth's store (which it follows): sent up front to a
+    # configured index, so the order of the chain holds before the first request too.
+    eager = True
 
     def __init__(
         self, path: str | os.PathLike[str] | None = None, *, lock_timeout: float = LOCK_TIMEOUT
