@@ -32,7 +32,7 @@ from index_server import IndexServer
 from indexauth._cli import main
 from indexauth._flow import Authenticator
 from indexauth._resolver import Resolver
-from indexauth._urls import CONVENTIONAL_USERNAMES, redact
+from indexauth._urls import redact
 
 # Tokens as services issue them: letters, digits and a few URL-safe marks.
 tokens = st.text(string.ascii_letters + string.digits + "-_.~", min_size=12, max_size=40).map(
@@ -94,7 +94,9 @@ class TestRedact:
         url = "https://" + form.format(t=quote(token, safe="")) + "h.example/simple/"
         assert redact(url) == "https://****@h.example/simple/"
 
-    @pytest.mark.parametrize("name", sorted(CONVENTIONAL_USERNAMES))
+    @pytest.mark.parametrize(
+        "name", ["__token__", "oauth2accesstoken", "aws", "VssSessionToken", "gitlab-ci-token"]
+    )
     def test_conventional_names_stay_visible(self, name: str) -> None:
         """`__token__@` and the other conventional names are not secrets."""
         assert redact(f"https://{name}@h.example/simple/") == f"https://{name}@h.example/simple/"
