@@ -446,3 +446,24 @@ def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) 
     assert done.returncode == 0, output(done)
     assert done.stderr.count("indexauth: the global configuration is ignored") == 1
     assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
+
+
+TOKEN = "glpat-Zq81xTsecret4d9"  # a token that pypiserver does not accept
+
+
+@pytest.mark.parametrize("form", ["{t}@", "{t}:@"])
+def test_token_in_index_url_never_printed(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, form: str
+) -> None:
+    """A refused token in the index URL (pip's `TOKEN@` form, the README's `TOKEN:@`):
+    pip's stdout and stderr at -vvv never show it, and it is tried once, as the user part
+    with an empty password (issue 9, point 1)."""
+    url = front.url("a").replace("http://", "http://" + form.format(t=TOKEN))
+    done = pip(venv, env, "-vvv", "--index-url", url, "demo")
+    text = output(done)
+    assert done.returncode == 1, text  # -vvv: pip logs the resolver's traceback at debug level
+    # pip itself shows `TOKEN:****@` for the `TOKEN:@` form (its own redaction):
+    # what indexauth adds must not show it at all.
+    shown = text.count(TOKEN) - (text.count(f"{TOKEN}:****@") if form == "{t}:@" else 0)
+    assert shown == 0, text
+    assert [h.user for h in front.under("a")] == [TOKEN]
