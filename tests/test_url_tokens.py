@@ -72,8 +72,10 @@ def _captured() -> Iterator[io.StringIO]:
 def _assert_hidden(token: str, *texts: str | bytes) -> None:
     for text in texts:
         for form in _forms(token):
-            needle: str | bytes = form.encode() if isinstance(text, bytes) else form
-            assert needle not in text, f"token shown in {text!r}"
+            if isinstance(text, bytes):
+                assert form.encode() not in text, f"token shown in {text!r}"
+            else:
+                assert form not in text, f"token shown in {text!r}"
 
 
 @pytest.fixture(scope="module", name="shared_server")

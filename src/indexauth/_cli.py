@@ -736,7 +736,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "source": result.source,
             "username": shown_username(result.username, result.credentials.password),
         }
-        if result.complete
+        if result.complete and result.credentials is not None
         else None,
         "requests": sent,
         "outcome": outcome,

@@ -34,7 +34,7 @@ __all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Resolver"]
 logger = logging.getLogger("indexauth")
 
 MEMO_SIZE = 1024  # keys are indexes and realms: a bound, not a working set
-URL_TOKEN_SOURCE = "the user part of the index URL, sent as a token with an empty password"
+URL_TOKEN_SOURCE = "the user part of the index URL, sent as a token with an empty password"  # noqa: S105 - a label
 
 
 @dataclass(frozen=True)
