@@ -21,7 +21,7 @@ from ._urls import (
     username_may_be_token,
 )
 
-__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name"]
+__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name", "mark_untrusted"]
 
 Policy = Literal["auto", "always", "never"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -175,6 +175,7 @@ class Index:
 
     __slots__ = (
         "_shown_url",
+        "_untrusted",
         "_url_credentials",
         "authenticate",
         "name",
@@ -192,6 +193,7 @@ class Index:
     root: str
     _url_credentials: Credentials | None
     _shown_url: str
+    _untrusted: str | None
 
     def __init__(
         self,
@@ -237,6 +239,7 @@ class Index:
         if username is None and url_user and creds is not None and not creds.may_be_token:
             username = url_user
         set_(self, "username", username)
+        set_(self, "_untrusted", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
@@ -290,10 +293,35 @@ class Index:
         creds = self._url_credentials
         return creds is not None and not creds.complete
 
+    @property
+    def untrusted_origin(self) -> str | None:
+        """The working-directory file that defined this index, or `None` if you did."""
+        return self._untrusted
+
     def __reduce__(self) -> tuple[object, ...]:
         # Userinfo credentials are not pickled; the rest of the index is.
-        return (_rebuild_index, (self.url, self.name, self.authenticate, self.username))
+        return (
+            _rebuild_index,
+            (self.url, self.name, self.authenticate, self.username, self._untrusted),
+        )
 
 
-def _rebuild_index(url: str, name: str | None, authenticate: str, username: str | None) -> Index:
-    return Index(url, name=name, authenticate=authenticate, username=username)
+def mark_untrusted(index: Index, origin: str | None) -> Index:
+    """A copy of *index* marked as defined by *origin*, a file you did not write (see `_settings`).
+
+    Credentials meant for your own indexes by name (`INDEXAUTH_INDEX_<NAME>_*`)
+    never go to a marked index.
+    """
+    copy = index.replace()
+    object.__setattr__(copy, "_untrusted", origin)
+    return copy
+
+
+def _rebuild_index(
+    url: str,
+    name: str | None,
+    authenticate: str,
+    username: str | None,
+    untrusted: str | None = None,
+) -> Index:
+    return mark_untrusted(Index(url, name=name, authenticate=authenticate, username=username), untrusted)
