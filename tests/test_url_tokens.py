@@ -193,7 +193,7 @@ def test_property_cli_never_prints_token(shared_server: IndexServer, token: str)
             with _captured() as out, contextlib.redirect_stdout(stdout):
                 code = main([*argv, "--keyring-provider", "disabled"])
             _assert_hidden(token, out.getvalue(), stdout.getvalue())
-            if argv[0] == "check" and "--json" in argv:
+            if argv[:2] == ["check", url] and "--json" in argv:
                 report = json.loads(stdout.getvalue())
                 assert report["outcome"] == "incomplete", report
                 assert code != 0
