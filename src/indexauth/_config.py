@@ -11,6 +11,7 @@ from ._models import Index
 from ._resolver import Resolver
 from ._sources import EnvSource, IndexUrlSource, NetrcSource, Source
 from ._store import StoreSource
+from ._uvstore import UvStoreSource
 
 __all__ = ["build_authenticator", "coerce_indexes"]
 
@@ -51,7 +52,8 @@ def build_authenticator(
         return authenticator
     sources: list[Source] = [IndexUrlSource(), EnvSource()]
     if store:
-        sources.append(StoreSource())
+        # uv's store is read right after indexauth's own: one `store=` switch for both.
+        sources += [StoreSource(), UvStoreSource()]
     if netrc:
         sources.append(NetrcSource())
     keyring = keyring_source(keyring_provider, timeout=keyring_timeout)
