@@ -109,6 +109,10 @@ class Authenticator:
             by_realm.setdefault(index.realm, {}).setdefault(index.root, index)
         self._indexes, self._by_realm = indexes, by_realm
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Indexes and sources travel; remembered credentials and realms never do.
+        return (type(self), (self.indexes, self.resolver))
+
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
@@ -285,7 +289,12 @@ class Authenticator:
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
         shown = _shown_user(target, result.username)
-        hint = missing_hint(target, shown, frozenset(s.name for s in self.resolver.sources))
+        hint = missing_hint(
+            target,
+            shown,
+            frozenset(s.name for s in self.resolver.sources),
+            result.attempts,
+        )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError
         if result.failures:

@@ -73,6 +73,10 @@ class Resolver:
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
         self._warned: set[str] = set()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A copy starts with an empty cache: no credential is ever pickled.
+        return (type(self), (self.sources,))
+
     def known(self, target: Target) -> tuple[Credentials, str] | None:
         """Credentials to send up front: accepted before, or from the index URL or environment."""
         if target.index is None:
