@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._config import build_authenticator
-from ._driver import DRAIN_LIMIT, drive, short_body
+from ._driver import DRAIN_LIMIT, active, drive, running, short_body
 from ._exceptions import IndexAuthError, for_driver
 from ._flow import Authenticator, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     from requests import PreparedRequest, Response
     from requests.adapters import BaseAdapter
 
-__all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class"]
+__all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class", "send_authenticated"]
+
+_R = TypeVar("_R")
 
 ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv way.
 
@@ -79,63 +82,21 @@ class AdapterDriver:
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send *request* through the inner adapter, authenticating as the flow decides."""
-        rewind = _rewinder(request.body)
-        responses: list[Response] = []
 
-        def send(effect: Send) -> int:
-            if effect.retry:
-                _release(responses[-1])
-                if rewind is not None:
-                    rewind()
-            prepared = request
-            if effect.action != "keep":
-                # A shallow copy with its own headers: the caller's request is never
-                # changed, and its cookie jar is not copied on every request.
-                prepared = copy.copy(request)
-                prepared.headers = request.headers.copy()
-                if effect.action == "strip":
-                    prepared.headers.pop("Authorization", None)
-                elif effect.authorization is not None:
-                    prepared.headers["Authorization"] = effect.authorization
-            response = self.inner.send(
+        def send_one(prepared: PreparedRequest) -> Response:
+            return self.inner.send(
                 prepared, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )
-            # Redirects and user code see the request as the caller built it,
-            # so a header we added never rides along to another URL.
-            response.request = request
-            responses.append(response)
-            return response.status_code
 
-        try:
-            outcome = drive(
-                self.authenticator.flow(
-                    request.url or "",
-                    has_authorization="Authorization" in request.headers,
-                    replayable=rewind is not None,
-                ),
-                send,
-                self.authenticator.resolver.lookup,
-            )
-        except BaseException:
-            # Whatever went wrong, a challenged response must not pin a pooled connection.
-            for challenged in responses:
-                challenged.close()
-            raise
-        response = responses[-1] if responses else None
-        if response is not None and len(responses) > 1:
-            response.history = [*response.history, *responses[:-1]]
-        error = outcome.error
-        if error is None:
-            assert response is not None  # noqa: S101 - the flow sends before it ends well
-            return response
-        if (outcome.raise_error and self.raise_on_failure) or response is None:
-            if response is not None:
-                response.close()  # not read: a challenge body may be endless
-            raise self._failure(error, request, response) from None
-        if outcome.raise_error:
-            self.authenticator.diagnose(error)
-        response.indexauth_error = error  # type: ignore[attr-defined]
-        return response
+        if active():  # an adapter around this one runs the flow already
+            return send_one(request)
+        return send_authenticated(
+            self.authenticator,
+            send_one,
+            request,
+            raise_on_failure=self.raise_on_failure,
+            failure=self._failure,
+        )
 
     def _failure(
         self, error: IndexAuthError, request: PreparedRequest, response: Response | None
@@ -156,8 +117,85 @@ def adapter_class(requests_module: ModuleType) -> type[AdapterDriver]:
     return type(
         "IndexAuthAdapter",
         (AdapterDriver, base),
-        {"__doc__": ADAPTER_DOC, "__module__": "indexauth", "_http_adapter": base},
+        {
+            "__doc__": ADAPTER_DOC,
+            "__module__": "indexauth",
+            "_http_adapter": base,
+            # requests pickles (and deep-copies) an adapter as these attributes:
+            # ours ride along, so an unpickled adapter still authenticates.
+            "__attrs__": [*base.__attrs__, "authenticator", "inner", "raise_on_failure"],
+        },
     )
+
+
+def send_authenticated(
+    authenticator: Authenticator,
+    send_one: Callable[[PreparedRequest], Response],
+    request: PreparedRequest,
+    *,
+    raise_on_failure: bool,
+    failure: Callable[[IndexAuthError, PreparedRequest, Response | None], BaseException],
+) -> Response:
+    """Send *request* with *send_one* (one hop, no auth of its own), authenticating as the flow decides.
+
+    Shared by `IndexAuthAdapter` and global mode's instrumented `HTTPAdapter.send`.
+    """
+    rewind = _rewinder(request.body)
+    responses: list[Response] = []
+
+    def send(effect: Send) -> int:
+        if effect.retry:
+            _release(responses[-1])
+            if rewind is not None:
+                rewind()
+        prepared = request
+        if effect.action != "keep":
+            # A shallow copy with its own headers: the caller's request is never
+            # changed, and its cookie jar is not copied on every request.
+            prepared = _shallow_copy(request)
+            prepared.headers = _copy_headers(request.headers)
+            if effect.action == "strip":
+                prepared.headers.pop("Authorization", None)
+            elif effect.authorization is not None:
+                prepared.headers["Authorization"] = effect.authorization
+        response = send_one(prepared)
+        # Redirects and user code see the request as the caller built it,
+        # so a header we added never rides along to another URL.
+        response.request = request
+        responses.append(response)
+        return response.status_code
+
+    with running():
+        try:
+            outcome = drive(
+                authenticator.flow(
+                    request.url or "",
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                authenticator.resolver.lookup,
+            )
+        except BaseException:
+            # Whatever went wrong, a challenged response must not pin a pooled connection.
+            for challenged in responses:
+                challenged.close()
+            raise
+    response = responses[-1] if responses else None
+    if response is not None and len(responses) > 1:
+        response.history = [*response.history, *responses[:-1]]
+    error = outcome.error
+    if error is None:
+        assert response is not None  # noqa: S101 - the flow sends before it ends well
+        return response
+    if (outcome.raise_error and raise_on_failure) or response is None:
+        if response is not None:
+            response.close()  # not read: a challenge body may be endless
+        raise failure(error, request, response) from None
+    if outcome.raise_error:
+        authenticator.diagnose(error)
+    response.indexauth_error = error  # type: ignore[attr-defined]
+    return response
 
 
 def _release(response: Response) -> None:
@@ -179,10 +217,35 @@ def _release(response: Response) -> None:
         response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
 
 
+def _shallow_copy(request: _R) -> _R:
+    """`copy.copy(request)` without the pickle protocol's detour: it runs on every request."""
+    cls = type(request)
+    if getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None:
+        clone: _R = cls.__new__(cls)
+        clone.__dict__.update(request.__dict__)
+        return clone
+    return copy.copy(request)
+
+
+def _copy_headers(headers: Any) -> Any:
+    """A copy of requests' `CaseInsensitiveDict` that skips re-inserting every header."""
+    store = getattr(headers, "_store", None)
+    if type(store) is OrderedDict and type(headers).__name__ == "CaseInsensitiveDict":
+        cls: Any = type(headers)
+        clone = cls.__new__(cls)
+        clone._store = store.copy()  # noqa: SLF001 - the one attribute the class has
+        return clone
+    return headers.copy()
+
+
+def _noop() -> None:
+    pass
+
+
 def _rewinder(body: object) -> Callable[[], None] | None:
     """A function that rewinds *body* for a second send, or `None` if it cannot be replayed."""
     if body is None or isinstance(body, (bytes, str)):
-        return lambda: None
+        return _noop
     seek, tell = getattr(body, "seek", None), getattr(body, "tell", None)
     if callable(seek) and callable(tell):
         try:

@@ -68,6 +68,10 @@ class Resolver:
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
         self._warned: set[str] = set()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A copy starts with an empty cache: no credential is ever pickled.
+        return (type(self), (self.sources,))
+
     def known(self, target: Target) -> tuple[Credentials, str] | None:
         """Credentials to send up front: accepted before, or from the index URL or environment."""
         if target.index is None:
@@ -125,7 +129,7 @@ class Resolver:
             return
         key = target.key
         known = self._accepted.get(key)
-        if known is not None and known[0] == creds:
+        if known is not None and (known[0] is creds or known[0] == creds):
             return  # the common case, on every request: nothing to write, no lock
         with self._lock:
             self._accepted[key] = (creds, source)
