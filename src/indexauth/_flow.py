@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -95,6 +95,9 @@ class Authenticator:
         self.resolver = resolver
         # How errors name credentials the caller put on the request itself.
         self.request_source = request_source
+        # Where a 403/404 to an anonymous request, nothing found, goes instead of the log:
+        # pip's driver reports it only if pip then fails on that index.
+        self.defer: Callable[[IndexAuthError], None] | None = None
         self._diagnosed: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -221,7 +224,10 @@ class Authenticator:
             error = self._not_found(url, target, policy, result, status)
             if status == 401:
                 return Outcome(error, True)
-            self.diagnose(error)
+            if self.defer is not None:
+                self.defer(error)
+            else:
+                self.diagnose(error)
             return Outcome(error, False)
         if not replayable:
             return Outcome(
@@ -309,7 +315,14 @@ class Authenticator:
         )
 
     def diagnose(self, error: IndexAuthError) -> None:
-        """Log *error*: at warning level once per index and cause, then at debug level."""
+        """Log *error*: at warning level once per index and cause, then at debug level.
+
+        Nothing found for a URL of no configured index is debug only: a GitHub API
+        call answering 401 in some program is none of the user's index business.
+        """
+        if error.index is None and type(error) is MissingCredentialsError:
+            logger.debug("indexauth: %s", error)
+            return
         # pip fetches one page per package; the user needs to read this once.
         where = str(error.index) if error.index else _realm_label(error.url)
         key = (where, type(error).__name__)
