@@ -471,6 +471,27 @@ def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) 
     assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
 
 
+TOKEN = "glpat-Zq81xTsecret4d9"  # a token that pypiserver does not accept
+
+
+@pytest.mark.parametrize("form", ["{t}@", "{t}:@"])
+def test_token_in_index_url_never_printed(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, form: str
+) -> None:
+    """A refused token in the index URL (pip's `TOKEN@` form, the README's `TOKEN:@`):
+    pip's stdout and stderr at -vvv never show it, and it is tried once, as the user part
+    with an empty password (issue 9, point 1)."""
+    url = front.url("a").replace("http://", "http://" + form.format(t=TOKEN))
+    done = pip(venv, env, "-vvv", "--index-url", url, "demo")
+    text = output(done)
+    assert done.returncode == 1, text  # -vvv: pip logs the resolver's traceback at debug level
+    # pip itself shows `TOKEN:****@` for the `TOKEN:@` form (its own redaction):
+    # what indexauth adds must not show it at all.
+    shown = text.count(TOKEN) - (text.count(f"{TOKEN}:****@") if form == "{t}:@" else 0)
+    assert shown == 0, text
+    assert [h.user for h in front.under("a")] == [TOKEN]
+
+
 def _keyring_set_alt(env: Env, service: str, username: str, password: str) -> None:
     """The real `keyring set`, with keyrings.alt's plaintext backend."""
     subprocess.run(
@@ -496,7 +517,8 @@ def test_readme_recipe_with_a_username_less_keyring_backend(
     with_user = url.replace("http://", "http://alice@")
     done = pip(venv, env, "--keyring-provider", provider, "--index-url", with_user, "demo")
     assert done.returncode == 0, output(done)
-    assert [h.user for h in front.under("a")][:2] == [None, "alice"]
+    # A user part in the index URL asks for a password before the first request, as pip does.
+    assert {h.user for h in front.under("a")} == {"alice"}
     assert "pw-a" not in output(done)
 
 
@@ -515,6 +537,20 @@ def test_username_less_keyring_backend_hint_gives_the_username_forms(
     assert url.replace("http://", "http://USERNAME@") in text
     assert "config.toml" in text
     assert "keyring set" not in text
+
+
+def test_wrong_password_in_pips_url_is_named_as_such(venv: Path, env: Env, front: Front) -> None:
+    """A password in `--index-url` that the server refuses: the warning names "the URL given to
+    pip" (not "the request itself") and says where to fix it; the status is said once."""
+    url = front.url("a").replace("http://", "http://alice:pw-WRONG-4242@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "they came from the URL given to pip" in text
+    assert "the request itself" not in text
+    assert "--index-url" in text
+    assert "403 Forbidden" in text and "status 403" not in text
+    assert "pw-WRONG-4242" not in text
 
 
 def test_mirror_plus_private_extra_index_is_quiet(

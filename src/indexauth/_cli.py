@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any, NoReturn, TextIO, TypeVar
+from urllib.parse import unquote
 
 import _indexauth_startup
 
@@ -53,7 +54,16 @@ from ._models import Credentials, Index
 from ._resolver import Resolver
 from ._sources import Target
 from ._store import Store, StoreError, service_key
-from ._urls import UrlError, is_loopback, realm_of, redact, service_names, split_url
+from ._urls import (
+    UrlError,
+    is_loopback,
+    realm_of,
+    redact,
+    service_names,
+    shown_username,
+    split_url,
+    username_may_be_token,
+)
 from ._uvstore import UvStoreError, read_uv_store, uv_credentials_path
 from ._version import __version__
 
@@ -123,12 +133,17 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
     return found
 
 
-def _index_for(url: str, username: str | None) -> tuple[Index, str]:
-    """The configured index that covers *url* (with *username*), or an ad-hoc one."""
+def _index_for(url: str, username: str | None, given: str | None = None) -> tuple[Index, str]:
+    """The configured index that covers *url* (with *username*), or an ad-hoc one.
+
+    *given* is the URL as typed: a user part in it that may be a token makes the
+    ad-hoc index from it, so the lookup treats it as pip would (see `Index`).
+    """
     items = configured_indexes()
     target = Authenticator([item.index for item in items], Resolver(())).match(url)
     if target is None or target.index is None:
-        return Index(url, username=username), "not configured: checked as an index at this URL"
+        adhoc = given if given is not None and _url_token(given) else url
+        return Index(adhoc, username=username), "not configured: checked as an index at this URL"
     origin = next(item.origin for item in items if item.index is target.index)
     index = target.index if username is None else target.index.replace(username=username)
     return index, origin
@@ -184,6 +199,17 @@ def _url_username(text: str) -> str | None:
     return user or None
 
 
+def _url_token(text: str) -> bool:
+    """Whether the user part of *text* may be a token (pip's `https://TOKEN@host/`)."""
+    user = _url_username(text)
+    return user is not None and username_may_be_token(unquote(user), None)
+
+
+def _shown_url_username(text: str) -> str | None:
+    """The user part of *text* as a user name, or `None` when it may be a token."""
+    return None if _url_token(text) else _url_username(text)
+
+
 def _is_loopback(url: str) -> bool:
     return is_loopback(realm_of(url).host)
 
@@ -214,6 +240,8 @@ def _keyring_for_writing() -> tuple[Any | None, str]:
     module = type(backend).__module__
     if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
         return None, f"{name}, which cannot store anything"
+    if name == "indexauth._keyring_backend.IndexAuthKeyring":
+        return None, "only indexauth's own read-only backend (INDEXAUTH=1), which stores nothing"
     if type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None):
         return None, f"{name} with no backends behind it"
     return keyring, name
@@ -599,7 +627,7 @@ def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
 def cmd_token(args: argparse.Namespace) -> int:
     """Print the password or token indexauth would send for an index."""
     url = _url_arg(args.url)
-    index, _origin = _index_for(url, args.username or _url_username(args.url))
+    index, _origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
@@ -646,7 +674,7 @@ def _classify_error(error: IndexAuthError) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     """Show every step of the lookup for a URL, then make one live request and classify it."""
     url = _url_arg(args.url)
-    index, origin = _index_for(url, args.username or _url_username(args.url))
+    index, origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
@@ -707,8 +735,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         "keyring": {"provider": provider, "backend": backend},
         "store": str(Store().path),
         "attempts": [_attempt_json(a) for a in result.attempts],
-        "found": {"source": result.source, "username": result.username}
-        if result.complete
+        "found": {
+            "source": result.source,
+            "username": shown_username(result.username, result.credentials.password),
+        }
+        if result.complete and result.credentials is not None
         else None,
         "requests": sent,
         "outcome": outcome,
@@ -790,6 +821,32 @@ def _site_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
+def _carrier_state(enabled: bool) -> dict[str, Any]:
+    """Global mode in child interpreters: whether this process got it or hands it on, and from where."""
+    from ._children import carrier_directory  # noqa: PLC0415
+
+    interpreter = f"{sys.executable} ({sys.version_info[0]}.{sys.version_info[1]})"
+    carried = _indexauth_startup.carried
+    directory = carrier_directory()
+    return {
+        "active": enabled and (carried is not None or directory is not None),
+        "carried_from": carried,
+        "interpreter": interpreter,
+        "directory": directory,
+    }
+
+
+def _carrier_line(carrier: dict[str, Any]) -> str:
+    if carrier["carried_from"] is not None:
+        return f"active in this interpreter, {carrier['interpreter']}, carried from {carrier['carried_from']}"
+    if carrier["active"]:
+        return (
+            f"on: every Python started from here gets indexauth from this interpreter, "
+            f"{carrier['interpreter']} (PYTHONPATH has {carrier['directory']})"
+        )
+    return "off (INDEXAUTH is not on)"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Show configured indexes, the keyring, the store and the global hook."""
     indexes = configured_indexes()
@@ -815,6 +872,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     gate = os.environ.get("INDEXAUTH")
     # The hook's own rule, so status never says "enabled" when the hook would not run.
     enabled = _indexauth_startup.enabled()
+    carrier = _carrier_state(enabled)
     report: dict[str, Any] = {
         "indexes": [
             {
@@ -834,6 +892,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "INDEXAUTH": gate,
             "enabled": enabled,
         },
+        "carrier": carrier,
         "version": __version__,
     }
     if args.json:
@@ -871,6 +930,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if gate is not None
             else "disabled (INDEXAUTH is not set)",
         ),
+        ("carrier", _carrier_line(carrier)),
         ("version", __version__),
     ]
     _out(_table(rows))

@@ -33,18 +33,21 @@ from ._exceptions import (
     MissingCredentialsError,
     UnreplayableRequestError,
 )
-from ._hints import missing_hint, rejected_hint, unreplayable_hint
+from ._hints import missing_hint, rejected_hint, token_refused_hint, unreplayable_hint
 from ._models import Credentials, Index
-from ._resolver import LookupResult, Resolver
+from ._resolver import URL_TOKEN_SOURCE, LookupResult, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
-__all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
+__all__ = ["PIP_URL_SOURCE", "REQUEST_SOURCE", "Authenticator", "Lookup", "Outcome", "Send"]
 
 logger = logging.getLogger("indexauth")
 
 _REALM_CACHE = 1024  # distinct (scheme, authority) pairs remembered, least recently used dropped
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
+# Inside pip, a request's own credentials can only come from the user:password@ of an
+# index URL the user gave pip: name it so.
+PIP_URL_SOURCE = "the URL given to pip (its user:password@ part)"
 
 
 class Send(NamedTuple):
@@ -85,9 +88,13 @@ _OK = Outcome()
 class Authenticator:
     """Configured indexes plus a resolver: everything a driver needs to decide."""
 
-    def __init__(self, indexes: Sequence[Index], resolver: Resolver) -> None:
+    def __init__(
+        self, indexes: Sequence[Index], resolver: Resolver, *, request_source: str = REQUEST_SOURCE
+    ) -> None:
         self.indexes = indexes
         self.resolver = resolver
+        # How errors name credentials the caller put on the request itself.
+        self.request_source = request_source
         # Where a 403/404 to an anonymous request, nothing found, goes instead of the log:
         # pip's driver reports it only if pip then fails on that index.
         self.defer: Callable[[IndexAuthError], None] | None = None
@@ -190,11 +197,12 @@ class Authenticator:
         if has_authorization:
             status = yield _KEEP
             assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
-            return self._judge(status, url, target, policy, None, REQUEST_SOURCE, ())
+            return self._judge(status, url, target, policy, None, self.request_source, ())
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
-        if known is None and policy == "always":
+        # A user part in the index URL asks for credentials from the first request, as in pip.
+        if known is None and (policy == "always" or (index is not None and index.lone_user)):
             result = yield Lookup(target)
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
@@ -255,6 +263,8 @@ class Authenticator:
         if status in (401, 403):
             if creds is not None:
                 self.resolver.rejected(target, creds)
+            if source == URL_TOKEN_SOURCE:
+                return Outcome(self._token_refused(status, url, target, policy, attempts), True)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
             what = "401 Unauthorized" if status == 401 else "403 Forbidden"
             return Outcome(
@@ -277,13 +287,30 @@ class Authenticator:
             self.resolver.accepted(target, creds, source)
         return _OK
 
+    def _token_refused(
+        self, status: int, url: str, target: Target, policy: str, attempts: tuple[Attempt, ...]
+    ) -> IndexAuthError:
+        return IncompleteCredentialsError(
+            f"the index URL gives a user part without a password and no source has a password "
+            f"for it, so it was tried as a token (with an empty password) and {redact(url)} "
+            f"refused it; status {status} ({_where(target)}, authenticate={policy!r})",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=attempts,
+            hint=token_refused_hint(target),
+            status=status,
+            source=URL_TOKEN_SOURCE,
+        )
+
     def _not_found(
         self, url: str, target: Target, policy: str, result: LookupResult, status: int | None
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
+        shown = _shown_user(target, result.username)
         hint = missing_hint(
             target,
-            result.username,
+            shown,
             frozenset(s.name for s in self.resolver.sources),
             result.attempts,
         )
@@ -293,9 +320,16 @@ class Authenticator:
             failure = result.failures[0]
             cls, hint = failure.error_class, failure.hint or hint
         when = "nothing was sent" if status is None else f"the server answered {status}"
+        incomplete = f"username {shown!r} found but no password"
+        if target.index is not None and target.index.lone_user and result.username == shown:
+            # `__token__@host` whose keyring entry or stored login is gone.
+            incomplete = (
+                f"the index URL gives username {shown!r} without a password, and no source "
+                "has a password or token for it (was its keyring entry or stored login removed?)"
+            )
         what = {
             MissingCredentialsError: "no credentials found",
-            IncompleteCredentialsError: f"username {result.username!r} found but no password",
+            IncompleteCredentialsError: incomplete,
         }.get(cls, "a credential source failed: " + "; ".join(f.message for f in result.failures))
         return cls(
             f"{what} for {redact(url)} ({_where(target)}, authenticate={policy!r}); {when}",
@@ -350,6 +384,14 @@ def _realm_label(url: str) -> str:
         return str(realm_of(url))
     except UrlError:
         return "?"
+
+
+def _shown_user(target: Target, username: str | None) -> str | None:
+    """*username* as messages show it: a user part of the index URL that may be a token is masked."""
+    creds = target.index._url_credentials if target.index is not None else None  # noqa: SLF001
+    if username is not None and creds is not None and creds.may_be_token and username == creds.username:
+        return "****"
+    return username
 
 
 def _where(target: Target) -> str:
