@@ -96,7 +96,10 @@ def fixture_body_server(request: pytest.FixtureRequest) -> Iterator[BodyServer]:
 
 @pytest.fixture(name="netrc")
 def fixture_netrc() -> Path:
-    """A ~/.netrc entry for 127.0.0.1: found only after the challenge (netrc is not eager)."""
+    """A ~/.netrc entry for 127.0.0.1, found only after the challenge.
+
+    netrc goes up front only to a configured index: the tests using this configure none.
+    """
     path = Path(os.environ["HOME"]) / ".netrc"
     path.write_text("machine 127.0.0.1 login alice password pw\n", "utf-8")
     path.chmod(0o600)
@@ -119,9 +122,8 @@ def test_retry_after_an_endless_or_huge_challenge(
     body_server: BodyServer, driver_name: str, netrc: Path
 ) -> None:
     """Credentials found after the 401: the retry goes out, the 401's body is not read."""
-    index = indexauth.Index(body_server.url("/simple/"))
     (result,) = DRIVERS[driver_name]().run(
-        [Call(body_server.url())], indexes=[index], options={"keyring_provider": "disabled"}
+        [Call(body_server.url())], indexes=[], options={"keyring_provider": "disabled"}
     )
     assert getattr(result, "status", None) == 200, result
     assert body_server.authorized == 1
@@ -144,10 +146,9 @@ def test_raise_after_an_endless_or_huge_challenge(body_server: BodyServer, drive
 @pytest.mark.timeout(90)
 def test_requests_stream_true(body_server: BodyServer, netrc: Path) -> None:
     """`stream=True` through requests: the retry's response comes back, the 401 is dropped."""
-    index = indexauth.Index(body_server.url("/simple/"))
     with requests.Session() as session:
         session.trust_env = False  # requests would send netrc itself, before any challenge
-        session.mount("http://", indexauth.IndexAuthAdapter([index], keyring_provider="disabled"))
+        session.mount("http://", indexauth.IndexAuthAdapter([], keyring_provider="disabled"))
         with session.get(body_server.url(), stream=True, timeout=10) as response:
             assert response.status_code == 200
             assert response.raw.read() == b"ok"
@@ -160,9 +161,8 @@ def test_requests_stream_true(body_server: BodyServer, netrc: Path) -> None:
 @pytest.mark.parametrize("backend", ["sync", "asyncio"])
 def test_httpx_client_stream(body_server: BodyServer, backend: str, netrc: Path) -> None:
     """`client.stream(...)` through httpx, sync and async: the same."""
-    index = indexauth.Index(body_server.url("/simple/"))
     if backend == "sync":
-        transport = indexauth.IndexAuthTransport([index], keyring_provider="disabled")
+        transport = indexauth.IndexAuthTransport([], keyring_provider="disabled")
         with httpx.Client(transport=transport) as client, client.stream(
             "GET", body_server.url()
         ) as response:
@@ -171,7 +171,7 @@ def test_httpx_client_stream(body_server: BodyServer, backend: str, netrc: Path)
     else:
 
         async def main() -> None:
-            transport = indexauth.AsyncIndexAuthTransport([index], keyring_provider="disabled")
+            transport = indexauth.AsyncIndexAuthTransport([], keyring_provider="disabled")
             async with httpx.AsyncClient(transport=transport) as client, client.stream(
                 "GET", body_server.url()
             ) as response:
@@ -205,11 +205,10 @@ def test_a_short_challenge_body_keeps_the_connection(netrc: Path) -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
-        index = indexauth.Index(url)
         for name in DRIVERS:
             ports.clear()
             (result,) = DRIVERS[name]().run(
-                [Call(url + "pkg/")], indexes=[index], options={"keyring_provider": "disabled"}
+                [Call(url + "pkg/")], indexes=[], options={"keyring_provider": "disabled"}
             )
             assert getattr(result, "status", None) == 200, (name, result)
             assert len(ports) == 2
