@@ -240,6 +240,8 @@ def _keyring_for_writing() -> tuple[Any | None, str]:
     module = type(backend).__module__
     if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
         return None, f"{name}, which cannot store anything"
+    if name == "indexauth._keyring_backend.IndexAuthKeyring":
+        return None, "only indexauth's own read-only backend (INDEXAUTH=1), which stores nothing"
     if type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None):
         return None, f"{name} with no backends behind it"
     return keyring, name
