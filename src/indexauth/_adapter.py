@@ -31,8 +31,10 @@ ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv
 
     It wraps *inner* (a plain `HTTPAdapter` by default; pass pip's, a caching or
     a retrying adapter to keep what it does) and only decides which
-    `Authorization` header each request carries. Mount it with a trailing
-    slash: ``session.mount("https://", IndexAuthAdapter([...]))``.
+    `Authorization` header each request carries. Mount it for every scheme
+    your indexes use (requests picks an adapter by URL prefix, so an
+    ``http://`` index is otherwise sent without it):
+    ``session.mount("https://", adapter)`` and ``session.mount("http://", adapter)``.
 
     With ``raise_on_failure=False`` a refused request returns its response,
     and `indexauth.diagnosis(response)` says what went wrong.
