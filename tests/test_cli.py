@@ -1113,7 +1113,7 @@ class TestConsoleScript:
     def test_demo_offline_without_keyring(self, tmp_path: Path) -> None:
         """`indexauth demo`, as installed, with no keyring at all: every outcome in under 40 lines.
 
-        It shows lazy and eager authentication, then the five failures with `check`'s exit
+        It shows a stored login sent up front and `always`, then the five failures with `check`'s exit
         code and the error's first line, and the exact keyring service names in order.
         """
         env = {**os.environ, "HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
@@ -1129,7 +1129,7 @@ class TestConsoleScript:
         base, port = url.group(1)[: -len("/simple/")], url.group(2)
         names = [f"{base}/simple/", f"{base}/simple", base, f"127.0.0.1:{port}", "127.0.0.1"]
         assert ", ".join(repr(n) for n in names) in done.stdout
-        assert "GET /simple/pkg-a/   no Authorization     -> 401" in done.stdout
+        assert "GET /simple/pkg-a/   Basic, user 'demo'   -> 200" in done.stdout
         assert "GET /simple/pkg-b/   Basic, user 'demo'   -> 200" in done.stdout
         expected = [
             ("missing", 3, "MissingCredentialsError: no credentials found", "answered 401"),
@@ -1152,7 +1152,7 @@ def test_demo_in_process_restores_environment(
     before = dict(os.environ)
     code, out, _ = run(["demo"], capsys, monkeypatch)
     assert code == 0, out
-    assert "GET /simple/pkg-a/   no Authorization     -> 401" in out
+    assert "GET /simple/pkg-a/   Basic, user 'demo'   -> 200" in out
     assert dict(os.environ) == before
 
 

@@ -3,7 +3,7 @@
 It needs no network and no keyring: the server runs in this process, the
 credentials go into a temporary indexauth store (as `indexauth login` would
 write them), and keyring, netrc and your own stored logins are turned off.
-It shows lazy and eager authentication, then the five failures indexauth
+It shows a stored login sent up front and `always`, then the five failures indexauth
 tells apart, each with `indexauth check`'s exit code and the error's first
 line, in under 40 lines. Nothing it prints holds the demo password.
 """
@@ -208,12 +208,12 @@ def run_demo() -> int:  # noqa: PLR0915 - a script, read top to bottom
             print("your keyring, netrc and stored logins are not used. keyring would be asked,")
             print(f"in this order: {names}")
             print()
-            print(f"1. Lazy (authenticate='auto'), after `indexauth login {url} -u {USER}`:")
+            print(f"1. authenticate='auto', after `indexauth login {url} -u {USER}`:")
             Store().put(url, USER, password)
             lazy = Index(url)
             lazy_session = session(lazy)
-            get(lazy_session, lazy, "pkg-a", "(challenged: one lookup, one retry)")
-            get(lazy_session, lazy, "pkg-b", "(sent up front from now on)")
+            get(lazy_session, lazy, "pkg-a", "(a local file: sent up front, no challenge)")
+            get(lazy_session, lazy, "pkg-b", "(keyring would be asked only after a 401)")
             print("2. Eager (authenticate='always'): no anonymous request, for GitLab or Nexus")
             eager = Index(url, authenticate="always")
             get(session(eager), eager, "pkg-a")
