@@ -127,7 +127,7 @@ def test_a_different_credential_is_sent(server: IndexServer, monkeypatch: pytest
 
 def test_fingerprint_is_per_credential_and_hides_the_secret() -> None:
     """Same credential, same hash; another password or a token, another hash; no secret in it."""
-    from indexauth._resolver import fingerprint  # noqa: PLC0415 - issue 9.6 added it
+    from indexauth._resolver import fingerprint
 
     secret = "Zq81-secret"
     a = fingerprint(Credentials("alice", secret))
