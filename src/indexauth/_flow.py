@@ -294,6 +294,9 @@ class Authenticator:
         attempts: tuple[Attempt, ...],
     ) -> Outcome:
         if status in (401, 403):
+            if source.startswith("index URL") and self.request_source != REQUEST_SOURCE:
+                # Inside pip the index URL is the one given to pip: name it as pip users know it.
+                source = self.request_source
             error = self._refused(status, url, target, policy, source, attempts)
             if creds is not None:
                 refusal = Refusal(status, redact(url), source, type(error))
