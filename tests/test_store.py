@@ -241,14 +241,14 @@ class TestFile:
 class TestSource:
     """The store as source 4 of the chain."""
 
-    def test_lazy_lookup_from_store(self, data: Path, server: IndexServer) -> None:
-        """On a 401 the store's entry is found and sent; the server saw anonymous, then alice."""
+    def test_store_sent_up_front(self, data: Path, server: IndexServer) -> None:
+        """The store is a local file: its entry goes with the first request, no challenge."""
         server.route("/private/", users=ALICE)
         url = server.url("/private/simple/")
         Store().put(url, "alice", "wonder-land")
         response = session(url).get(server.url("/private/simple/pkg/"), timeout=10)
         assert response.status_code == 200
-        assert [s.user for s in server.seen] == [None, "alice"]
+        assert [s.user for s in server.seen] == ["alice"]
 
     def test_store_before_netrc_and_keyring(
         self,

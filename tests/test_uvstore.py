@@ -127,7 +127,7 @@ class TestRealUvFiles:
         session.trust_env = False
         session.mount("http://", indexauth.IndexAuthAdapter([url], keyring_provider="disabled"))
         assert session.get(url + "demo/").status_code == 200
-        assert [s.user for s in server.seen] == [None, "alice"]
+        assert [s.user for s in server.seen] == ["alice"]  # a local file: sent up front
         auth = build_authenticator([url], keyring_provider="disabled")
         names = [source.name for source in auth.resolver.sources]
         assert names.index("uv store") == names.index("indexauth store") + 1
