@@ -33,6 +33,7 @@ from . import _integrations, _settings
 from ._config import build_authenticator
 from ._driver import drive
 from ._exceptions import (
+    ERRORS_DOC,
     Attempt,
     ConfigurationError,
     CredentialsRejectedError,
@@ -810,6 +811,8 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
         _out("  hint: " + hint_lines[0])
         for line in hint_lines[1:]:
             _out("        " + line)
+    if report["exit_code"]:
+        _out(f"  see: {ERRORS_DOC}#check-exit-{report['exit_code']}")
 
 
 def _site_dirs() -> list[Path]:
