@@ -28,6 +28,7 @@ import _indexauth_startup
 from . import _integrations, _settings, _urllib
 from ._config import build_authenticator
 from ._exceptions import (
+    ERRORS_DOC,
     Attempt,
     ConfigurationError,
     CredentialsRejectedError,
@@ -798,6 +799,8 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
         _out("  hint: " + hint_lines[0])
         for line in hint_lines[1:]:
             _out("        " + line)
+    if report["exit_code"]:
+        _out(f"  see: {ERRORS_DOC}#check-exit-{report['exit_code']}")
 
 
 def _site_dirs() -> list[Path]:
