@@ -80,7 +80,7 @@ def test_check_sends_the_netrc_default_to_your_configured_index(
     monkeypatch.setenv("INDEXAUTH_CONFIG", str(config))
     code, _text = check(server.url("/simple/"), capsys)
     assert code == EXIT_CODES["ok"]
-    assert [s.user for s in server.seen] == [None, "bob"]
+    assert [s.user for s in server.seen] == ["bob"]  # netrc goes up front to a configured index
 
 
 def test_check_sends_nothing_to_a_path_servers_read_differently(
