@@ -35,7 +35,7 @@ from ._exceptions import (
 )
 from ._hints import missing_hint, rejected_hint, token_refused_hint, unreplayable_hint
 from ._models import Credentials, Index
-from ._resolver import URL_TOKEN_SOURCE, LookupResult, Resolver
+from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
@@ -224,8 +224,13 @@ class Authenticator:
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
                 return Outcome(self._not_found(url, target, policy, result, None), True)
-            known = (result.credentials, result.source)
-            attempts = result.attempts
+            refusal = self.resolver.refused(target, result.credentials)
+            if refusal is not None and policy == "always":
+                return Outcome(self._refused_earlier(url, target, policy, refusal, result, None), True)
+            if refusal is None:
+                known = (result.credentials, result.source)
+                attempts = result.attempts
+            # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
             status = yield Send("set", creds.authorization())
@@ -238,8 +243,19 @@ class Authenticator:
             return _OK
         result = yield Lookup(target)
         assert isinstance(result, LookupResult)  # noqa: S101
-        if not result.complete or result.credentials is None or result.source is None:
-            error = self._not_found(url, target, policy, result, status)
+        refusal = None
+        if result.complete and result.credentials is not None:
+            refusal = self.resolver.refused(target, result.credentials)
+        if (
+            not result.complete
+            or result.credentials is None
+            or result.source is None
+            or refusal is not None
+        ):
+            if refusal is not None:
+                error = self._refused_earlier(url, target, policy, refusal, result, status)
+            else:
+                error = self._not_found(url, target, policy, result, status)
             if status == 401:
                 return Outcome(error, True)
             if self.defer is not None:
@@ -278,31 +294,73 @@ class Authenticator:
         attempts: tuple[Attempt, ...],
     ) -> Outcome:
         if status in (401, 403):
+            if source.startswith("index URL") and self.request_source != REQUEST_SOURCE:
+                # Inside pip the index URL is the one given to pip: name it as pip users know it.
+                source = self.request_source
+            error = self._refused(status, url, target, policy, source, attempts)
             if creds is not None:
-                self.resolver.rejected(target, creds)
-            if source == URL_TOKEN_SOURCE:
-                return Outcome(self._token_refused(status, url, target, policy, attempts), True)
-            cls = ForbiddenError if status == 403 else CredentialsRejectedError
-            what = "401 Unauthorized" if status == 401 else "403 Forbidden"
-            return Outcome(
-                cls(
-                    f"credentials for {redact(url)} were refused with {what} "
-                    f"({_where(target)}, authenticate={policy!r}); they came from {source}",
-                    url=url,
-                    index=target.index.ref if target.index else None,
-                    policy=policy,
-                    attempts=attempts,
-                    hint=rejected_hint(target, source, status),
-                    status=status,
-                    source=source,
-                ),
-                True,
-            )
+                refusal = Refusal(status, redact(url), source, type(error))
+                self.resolver.rejected(target, creds, refusal)
+            return Outcome(error, True)
         if creds is not None and status < 500:
             # A 404 to credentials is "no such package", not a refusal: keep sending
             # them up front, or every miss on a GitLab index costs two round trips.
             self.resolver.accepted(target, creds, source)
         return _OK
+
+    def _refused(
+        self,
+        status: int,
+        url: str,
+        target: Target,
+        policy: str,
+        source: str,
+        attempts: tuple[Attempt, ...],
+    ) -> IndexAuthError:
+        if source == URL_TOKEN_SOURCE:
+            return self._token_refused(status, url, target, policy, attempts)
+        cls = ForbiddenError if status == 403 else CredentialsRejectedError
+        what = "401 Unauthorized" if status == 401 else "403 Forbidden"
+        return cls(
+            f"credentials for {redact(url)} were refused with {what} "
+            f"({_where(target)}, authenticate={policy!r}); they came from {source}",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=attempts,
+            hint=rejected_hint(target, source, status),
+            status=status,
+            source=source,
+        )
+
+    def _refused_earlier(
+        self,
+        url: str,
+        target: Target,
+        policy: str,
+        refusal: Refusal,
+        result: LookupResult,
+        status: int | None,
+    ) -> IndexAuthError:
+        what = "401 Unauthorized" if refusal.status == 401 else "403 Forbidden"
+        when = "nothing was sent" if status is None else f"the server answered {status}"
+        if refusal.source == URL_TOKEN_SOURCE:
+            hint = token_refused_hint(target)
+        else:
+            hint = rejected_hint(target, refusal.source, refusal.status)
+        return refusal.error_class(
+            f"credentials for {redact(url)} from {refusal.source} were refused earlier in this "
+            f"process by {refusal.url} ({what}), so they were not sent again ({_where(target)}, "
+            f"authenticate={policy!r}); {when}",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=result.attempts,
+            hint=hint + "\n(a refused credential is not sent again by the same process, so a "
+            "wrong one cannot lock the account; fix it, then run again)",
+            status=status,
+            source=refusal.source,
+        )
 
     def _token_refused(
         self, status: int, url: str, target: Target, policy: str, attempts: tuple[Attempt, ...]

@@ -15,26 +15,55 @@ Rules, in one place:
   `https://TOKEN@host/`): it is never shown, and when no source has a password
   for it, it is sent as a token with an empty password (`URL_TOKEN_SOURCE`).
   A conventional name such as `__token__` is never sent alone.
+- Credentials a server refused (401, or 403 to credentials) are remembered per
+  index (or realm) by a keyed hash of what went on the wire, never the secret
+  itself, and never sent there again by this process (`refused`): a wrong
+  token cannot lock an account one package page at a time. A refreshed or
+  corrected credential hashes differently and is sent as usual.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._exceptions import Attempt
+from ._exceptions import Attempt, IndexAuthError
 from ._models import Credentials
 from ._sources import Recorder, Source, SourceFailure, Target
 
-__all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Resolver"]
+__all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Refusal", "Resolver"]
 
 logger = logging.getLogger("indexauth")
 
 MEMO_SIZE = 1024  # keys are indexes and realms: a bound, not a working set
 URL_TOKEN_SOURCE = "the user part of the index URL, sent as a token with an empty password"  # noqa: S105 - a label
+
+
+# The key of the hashes that identify refused credentials: per process, so a hash
+# means nothing outside it.
+_FINGERPRINT_KEY = secrets.token_bytes(32)
+
+
+def fingerprint(creds: Credentials) -> str:
+    """A keyed hash of what *creds* put on the wire: equal for the same credential only."""
+    wire = f"{creds.username}\0{creds.authorization()}".encode()
+    return hmac.new(_FINGERPRINT_KEY, wire, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A server refused credentials: how, to which (redacted) URL, and where they came from."""
+
+    status: int
+    url: str
+    source: str
+    error_class: type[IndexAuthError]
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,7 @@ class Resolver:
         self._memo: OrderedDict[tuple[str, str], _Slot] = OrderedDict()
         self._seeds: dict[tuple[str, str], LookupResult] = {}
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
+        self._refused: OrderedDict[tuple[tuple[str, str], str], Refusal] = OrderedDict()
         self._warned: set[str] = set()
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -91,8 +121,16 @@ class Resolver:
             with self._lock:
                 self._seeds[key] = seed
         if seed.complete and seed.credentials is not None and seed.source is not None:
+            if self._refused and self.refused(target, seed.credentials) is not None:
+                return None  # refused earlier: never sent up front again
             return seed.credentials, seed.source
         return None
+
+    def refused(self, target: Target, creds: Credentials) -> Refusal | None:
+        """How a server refused *creds* for *target* earlier in this process, or `None`."""
+        if not self._refused:
+            return None  # the common case: nothing was ever refused, nothing to hash
+        return self._refused.get((target.key, fingerprint(creds)))
 
     def peek(self, target: Target) -> LookupResult | None:
         """The remembered result for *target*, without waiting or looking anything up."""
@@ -139,10 +177,18 @@ class Resolver:
         with self._lock:
             self._accepted[key] = (creds, source)
 
-    def rejected(self, target: Target, creds: Credentials) -> None:
-        """The server refused *creds*: forget them, so the next challenge looks again."""
+    def rejected(self, target: Target, creds: Credentials, refusal: Refusal | None = None) -> None:
+        """The server refused *creds*: forget them, so the next challenge looks again.
+
+        With *refusal*, they are also remembered as refused for *target*: `refused`
+        answers for them from now on, and `known` never offers them again.
+        """
         key = target.key
         with self._lock:
+            if refusal is not None:
+                self._refused[(key, fingerprint(creds))] = refusal
+                while len(self._refused) > MEMO_SIZE:
+                    self._refused.popitem(last=False)
             if self._accepted.get(key, (None,))[0] == creds:
                 del self._accepted[key]
             slot = self._memo.get(key)
