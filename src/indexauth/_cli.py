@@ -31,7 +31,7 @@ import _indexauth_startup
 
 from . import _integrations, _settings
 from ._config import build_authenticator
-from ._driver import drive
+from ._driver import drive, reply
 from ._exceptions import (
     Attempt,
     ConfigurationError,
@@ -41,7 +41,7 @@ from ._exceptions import (
     IndexAuthError,
     MissingCredentialsError,
 )
-from ._flow import Authenticator, Send
+from ._flow import Authenticator, Reply, Send
 from ._hints import missing_hint
 from ._keyring import (
     DEFAULT_TIMEOUT,
@@ -317,9 +317,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str | None]:
-    """One GET; the status and, for a redirect, its Location. `OSError` when unreachable,
-    which includes a reply that is not HTTP and a URL http.client refuses."""
+def _send(
+    url: str, authorization: str | None, timeout: float
+) -> tuple[int, str | None, int | Reply]:
+    """One GET; the status, for a redirect its Location, and the flow's answer (with the
+    challenge header). `OSError` when unreachable, which includes a reply that is not HTTP
+    and a URL http.client refuses."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only, checked by split_url
     if authorization is not None:
         request.add_unredirected_header("Authorization", authorization)
@@ -327,10 +330,11 @@ def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str
     try:
         with opener.open(request, timeout=timeout) as response:
             response.read(65536)
-            return int(response.status), None
+            return int(response.status), None, int(response.status)
     except urllib.error.HTTPError as exc:
         with exc:
-            return int(exc.code), exc.headers.get("Location")
+            code = int(exc.code)
+            return code, exc.headers.get("Location"), reply(code, exc.headers)
     except http.client.HTTPException as exc:
         # BadStatusLine and friends: something answered, but not HTTP (an SSH or SMTP port).
         line = " ".join(str(exc).split())[:80]
@@ -470,7 +474,7 @@ def _login_keyring(choice: str, url: str, username: str) -> tuple[Any | None, st
 def _check_before_storing(url: str, creds: Credentials, timeout: float) -> None:
     """One GET with *creds*; `CliError` (nothing stored) unless the index answers 2xx."""
     try:
-        status, location = _send(url, creds.authorization(), timeout)
+        status, location, _answer = _send(url, creds.authorization(), timeout)
     except OSError as exc:
         raise _unreachable(url, exc) from None
     outcome = _classify_status(status)
@@ -685,13 +689,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     sent: list[dict[str, Any]] = []
     location: str | None = None
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         nonlocal location
         authorization = effect.authorization if effect.action == "set" else None
-        status, location = _send(url, authorization, args.timeout)
+        status, location, answer = _send(url, authorization, args.timeout)
         scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
         sent.append({"authorization": scheme, "status": status})
-        return status
+        return answer
 
     error: IndexAuthError | None = None
     detail = ""
