@@ -14,14 +14,16 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import threading
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ._exceptions import ConfigurationError
 from ._models import Credentials
 from ._sources import Recorder, SourceFailure, Target
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "NEEDS_USERNAME",
@@ -259,6 +261,10 @@ class KeyringCommandSource:
     def _run(
         self, argv: list[str], shown: str, where: str, username: str | None, record: Recorder
     ) -> subprocess.CompletedProcess[bytes]:
+        # Imported here: a program that never runs the keyring command (and global mode
+        # before its first lookup) does not pay for subprocess, signal and fcntl.
+        import subprocess  # noqa: PLC0415
+
         env = dict(os.environ, PYTHONIOENCODING="utf-8", INDEXAUTH="0")
         try:
             return subprocess.run(
