@@ -117,7 +117,7 @@ class KeyringImportSource:
                 f"the keyring backend did not answer within {self.timeout:g} s "
                 "(a keyring waiting for an unlock prompt does this)",
                 hint="unlock the keyring, or run `keyring diagnose` to see which backend is "
-                "used; keyring_timeout sets the limit, keyring_provider='disabled' turns it off",
+                f"used; keyring_timeout sets the limit; {_OFF}",
             )
         result = outcome[0]
         if isinstance(result, BaseException):
@@ -150,8 +150,8 @@ class KeyringImportSource:
                 raise SourceFailure(
                     f"the keyring is locked ({_one_line(exc)})",
                     hint="unlock your keyring (log in to the desktop session, or run "
-                    "`keyring --list-backends` to see which one is used), or set "
-                    "keyring_provider='disabled' and use another source",
+                    "`keyring --list-backends` to see which one is used), or use another "
+                    f"source and {_OFF}",
                 ) from None
             except Exception as exc:  # noqa: BLE001 - any backend may raise anything
                 record(self.name, where, username, f"failed: {type(exc).__name__}")
@@ -218,8 +218,8 @@ class KeyringCommandSource:
             record(self.name, "(subprocess)", username, "failed: no `keyring` command on PATH")
             raise SourceFailure(
                 "the `keyring` command is not on PATH",
-                hint="install it with `pipx install keyring` (or `pip install keyring`), or set "
-                "keyring_provider='disabled'",
+                hint="install it with `pipx install keyring` (or `pip install keyring`), or "
+                + _OFF,
             )
         _refuse_options(target, username, record)
         interpreter = _script_interpreter(exe)
@@ -449,6 +449,12 @@ def _wrapped_interpreter(body: str) -> str | None:
         return None
     return words[1]
 
+
+# Turning keyring off, in a form for each reader: pip and the CLI take a flag, code an argument.
+_OFF = (
+    "turn keyring off: `--keyring-provider disabled` (pip, indexauth), "
+    "keyring_provider='disabled' (code)"
+)
 
 # A backend that keeps keyring's base get_credential cannot look up without a
 # username; `_hints` reads this outcome to give the index one instead.
