@@ -19,9 +19,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import ThreadedLookup, active, adrive, drive, running, shallow_copy, short_body
+from ._driver import (
+    ThreadedLookup,
+    active,
+    adrive,
+    drive,
+    reply,
+    running,
+    shallow_copy,
+    short_body,
+)
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
-from ._flow import Authenticator, Outcome, Send
+from ._flow import Authenticator, Outcome, Reply, Send
 from ._keyring import DEFAULT_TIMEOUT
 from ._models import Index
 
@@ -69,18 +78,24 @@ else:
 
 def _namespace_of(obj: object) -> str | None:
     """Which client library *obj* (a request, transport or client) belongs to, if either."""
-    cls: Any = type(obj)  # a class is hashable; typeshed types `object.__hash__` otherwise
-    return _namespace_of_class(cls)
-
-
-@functools.lru_cache(maxsize=256)
-def _namespace_of_class(cls: type) -> str | None:
-    # Asked for every request (and its inner transport): the class answers once.
+    # Asked for every request (and its inner transport): each class answers once.
+    cls = type(obj)
+    namespace = _NAMESPACE_OF_CLASS.get(cls, "")
+    if namespace != "":
+        return namespace
     for base in cls.__mro__:
         root = base.__module__.partition(".")[0]
         if root in _NAMESPACES:
-            return root
-    return None
+            namespace = root
+            break
+    else:
+        namespace = None
+    if len(_NAMESPACE_OF_CLASS) < 256:  # classes made on the fly must not grow it for ever
+        _NAMESPACE_OF_CLASS[cls] = namespace
+    return namespace
+
+
+_NAMESPACE_OF_CLASS: dict[type, str | None] = {}
 
 
 def _namespace(obj: object) -> str:
@@ -196,14 +211,14 @@ def handle(
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         if effect.retry:
             _release(responses[-1])
             if rewind is not None:
                 rewind()
         response = send_one(_prepared(request, effect))
         responses.append(response)
-        return int(response.status_code)
+        return reply(int(response.status_code), response.headers)
 
     with running():
         try:
@@ -243,14 +258,14 @@ async def ahandle(
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
-    async def send(effect: Send) -> int:
+    async def send(effect: Send) -> int | Reply:
         if effect.retry:
             await _arelease(responses[-1])
             if rewind is not None:
                 rewind()
         response = await send_one(_prepared(request, effect))
         responses.append(response)
-        return int(response.status_code)
+        return reply(int(response.status_code), response.headers)
 
     with running():
         try:
