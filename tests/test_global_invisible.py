@@ -336,3 +336,24 @@ class TestQuiet:
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert len(warnings) == 1
         assert "no credentials found" in warnings[0].getMessage()
+
+
+def test_a_url_you_logged_in_to_is_a_configured_index(
+    server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`indexauth login URL` alone (no other configuration): a tool's own session to it authenticates.
+
+    poetry and pdm reach their sources by URL; the store's entry is what makes it an index.
+    """
+    from indexauth._store import Store
+
+    server.route("/p/", users={"alice": "pw"})
+    Store().put(server.url("/p/simple/"), "alice", "pw")
+    indexauth.install()
+    try:
+        with requests.Session() as session:
+            session.mount("http://", requests.adapters.HTTPAdapter())
+            assert session.get(server.url("/p/simple/x/")).status_code == 200
+    finally:
+        indexauth.uninstall()
+    assert [s.user for s in server.seen] == ["alice"]

@@ -232,8 +232,36 @@ def settings() -> tuple[Index, ...]:
                 else f"indexauth: the global configuration is ignored: {exc.render()}\n"
             )
         return ()
+    indexes = (*indexes, *_logged_in(indexes))
     logger.debug("global indexes: %s", _settings.describe(indexes))
     return indexes
+
+
+def _logged_in(configured: tuple[Index, ...]) -> list[Index]:
+    """The indexes you ran `indexauth login` for and configured nowhere else.
+
+    Logging in to a URL says "this is an index of mine": a tool that reaches
+    it through its own source settings (poetry, pdm) gets the stored
+    credentials as for any configured index, sent up front.
+    """
+    from . import _settings  # noqa: PLC0415
+    from ._store import Store, StoreError  # noqa: PLC0415
+
+    try:
+        entries = Store().load()
+    except (StoreError, OSError):
+        return []  # the store source says why, once, when it is asked
+    found: list[Index] = []
+    for entry in entries:
+        if _settings.for_url(entry.service, configured) is not None:
+            continue
+        try:
+            index = Index(entry.service)
+        except ConfigurationError:
+            continue
+        if index not in found:
+            found.append(index)
+    return found
 
 
 def _say_warning(message: str) -> None:
