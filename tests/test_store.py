@@ -345,4 +345,11 @@ class TestSource:
         names = [s.name for s in build_authenticator(store=False).resolver.sources]
         assert "indexauth store" not in names
         names = [s.name for s in build_authenticator().resolver.sources]
-        assert names[:4] == ["index URL", "environment", "indexauth store", "netrc"]
+        assert names[:6] == [
+            "index URL",
+            "environment",
+            "password command",
+            "credential helper",
+            "indexauth store",
+            "netrc",
+        ]

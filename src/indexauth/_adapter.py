@@ -95,8 +95,8 @@ class AdapterDriver:
                 prepared.headers = request.headers.copy()
                 if effect.action == "strip":
                     prepared.headers.pop("Authorization", None)
-                elif effect.authorization is not None:
-                    prepared.headers["Authorization"] = effect.authorization
+                for name, value in effect.headers:
+                    prepared.headers[name] = value
             response = self.inner.send(
                 prepared, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )

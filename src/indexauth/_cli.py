@@ -288,12 +288,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _send(url: str, authorization: str | None, timeout: float) -> tuple[int, str | None]:
-    """One GET; the status and, for a redirect, its Location. `OSError` when unreachable,
-    which includes a reply that is not HTTP and a URL http.client refuses."""
+def _send(
+    url: str, headers: Sequence[tuple[str, str]], timeout: float
+) -> tuple[int, str | None]:
+    """One GET with *headers* (secrets: never sent on to a redirect); the status and, for a
+    redirect, its Location. `OSError` when unreachable, which includes a reply that is not
+    HTTP and a URL http.client refuses."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only, checked by split_url
-    if authorization is not None:
-        request.add_unredirected_header("Authorization", authorization)
+    for name, value in headers:
+        request.add_unredirected_header(name, value)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -441,7 +444,7 @@ def _login_keyring(choice: str, url: str, username: str) -> tuple[Any | None, st
 def _check_before_storing(url: str, creds: Credentials, timeout: float) -> None:
     """One GET with *creds*; `CliError` (nothing stored) unless the index answers 2xx."""
     try:
-        status, location = _send(url, creds.authorization(), timeout)
+        status, location = _send(url, creds.headers(), timeout)
     except OSError as exc:
         raise _unreachable(url, exc) from None
     outcome = _classify_status(status)
@@ -658,10 +661,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     def send(effect: Send) -> int:
         nonlocal location
+        headers = effect.headers if effect.action == "set" else ()
+        status, location = _send(url, headers, args.timeout)
         authorization = effect.authorization if effect.action == "set" else None
-        status, location = _send(url, authorization, args.timeout)
         scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
-        sent.append({"authorization": scheme, "status": status})
+        if headers and authorization is None:
+            scheme = "headers"
+        item: dict[str, Any] = {"authorization": scheme, "status": status}
+        if any(name.lower() != "authorization" for name, _value in headers):
+            # Header names only: every value a helper gives is a secret.
+            item["headers"] = [name for name, _value in headers]
+        sent.append(item)
         return status
 
     error: IndexAuthError | None = None

@@ -3,10 +3,12 @@
 `Authenticator.flow()` is a generator. It yields effects and receives their
 results:
 
-- `Send(action, authorization)`: send the request (`action` says whether to keep,
-  strip or set `Authorization`); the driver answers with the status code. A
-  second `Send` is the authenticated retry: the driver drains and closes the
-  previous response and rewinds the body first.
+- `Send(action, headers)`: send the request (`action` says whether to keep its
+  headers, strip `Authorization`, or set `headers`: `Authorization`, or the
+  headers a credential helper gave); the driver answers with the status code.
+  A `Send` with `retry=True` is a retry (authenticated, or with refreshed
+  credentials): the driver drains and closes the previous response and rewinds
+  the body first.
 - `Lookup(target)`: find credentials; the driver answers with a `LookupResult`
   (sync drivers call `Resolver.lookup`, async ones run it in a worker thread).
 
@@ -48,14 +50,23 @@ REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 
 @dataclass(frozen=True)
 class Send:
-    """Send the request. *action*: keep its headers, strip `Authorization`, or set it."""
+    """Send the request. *action*: keep its headers, strip `Authorization`, or set *headers*.
+
+    Every header in *headers* is a secret; the repr shows their names only.
+    """
 
     action: Literal["keep", "strip", "set"]
-    authorization: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
     retry: bool = False
 
+    @property
+    def authorization(self) -> str | None:
+        """The `Authorization` value among *headers*, if any."""
+        return next((v for n, v in self.headers if n.lower() == "authorization"), None)
+
     def __repr__(self) -> str:
-        return f"Send(action={self.action!r}, retry={self.retry})"
+        names = [name for name, _value in self.headers]
+        return f"Send(action={self.action!r}, headers={names!r}, retry={self.retry})"
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ class Authenticator:
             self._realms[(scheme, authority)] = target.realm
             return target
         path = rest[cut:].partition("?")[0].partition("#")[0] or "/"
-        return Target(self._best(realm, path), realm)
+        return Target(self._best(realm, path), realm, url)
 
     def _match_slowly(self, url: str) -> Target | None:
         try:
@@ -134,7 +145,7 @@ class Authenticator:
             realm = realm_of(parts)
         except UrlError:
             return None
-        return Target(self._best(realm, parts.path or "/"), realm)
+        return Target(self._best(realm, parts.path or "/"), realm, url)
 
     def _best(self, realm: Realm, path: str) -> Index | None:
         best: Index | None = None
@@ -161,7 +172,8 @@ class Authenticator:
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
-        if known is None and policy == "always":
+        if known is None and (policy == "always" or self.resolver.renewing(target)):
+            # `always`, or credentials that expired: never an anonymous request first.
             result = yield Lookup(target)
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
@@ -170,8 +182,14 @@ class Authenticator:
             attempts = result.attempts
         if known is not None:
             creds, source = known
-            status = yield Send("set", creds.authorization())
+            status = yield Send("set", creds.headers())
             assert isinstance(status, int)  # noqa: S101
+            if status in (401, 403) and creds.refreshable:
+                return (
+                    yield from self._refresh(
+                        status, url, target, policy, creds, source, attempts, replayable
+                    )
+                )
             return self._judge(status, url, target, policy, creds, source, attempts)
 
         status = yield Send("keep")
@@ -187,23 +205,64 @@ class Authenticator:
             self.diagnose(error)
             return Outcome(error, False)
         if not replayable:
-            return Outcome(
-                UnreplayableRequestError(
-                    f"{redact(url)} answered {status} and asks for credentials, but the request body "
-                    "was a stream that cannot be sent a second time; nothing was retried",
-                    url=url,
-                    index=index.ref if index else None,
-                    policy=policy,
-                    attempts=result.attempts,
-                    hint=unreplayable_hint(target),
-                    status=status,
-                ),
-                True,
+            return Outcome(self._unreplayable(url, target, policy, result, status), True)
+        creds = result.credentials
+        status = yield Send("set", creds.headers(), retry=True)
+        assert isinstance(status, int)  # noqa: S101
+        if status in (401, 403) and creds.refreshable:
+            return (
+                yield from self._refresh(
+                    status, url, target, policy, creds, result.source, result.attempts, replayable
+                )
             )
-        status = yield Send("set", result.credentials.authorization(), retry=True)
+        return self._judge(status, url, target, policy, creds, result.source, result.attempts)
+
+    def _refresh(
+        self,
+        status: int,
+        url: str,
+        target: Target,
+        policy: str,
+        creds: Credentials,
+        source: str,
+        attempts: tuple[Attempt, ...],
+        replayable: bool,
+    ) -> Flow:
+        """*creds* from a program were refused: run it again once, and retry once."""
+        # A password command or a credential helper may have handed out a token that
+        # expired or was revoked early: run it again once and retry once.
+        self.resolver.rejected(target, creds)
+        if not replayable:
+            return self._judge(status, url, target, policy, creds, source, attempts)
+        result = yield Lookup(target)
+        assert isinstance(result, LookupResult)  # noqa: S101
+        if not result.complete or result.credentials is None or result.source is None:
+            return Outcome(self._not_found(url, target, policy, result, status), True)
+        fresh = result.credentials
+        if fresh == creds:
+            # The program gave the refused token again: sending it again cannot help.
+            return self._judge(
+                status, url, target, policy, fresh, result.source, result.attempts, refreshed=True
+            )
+        status = yield Send("set", fresh.headers(), retry=True)
         assert isinstance(status, int)  # noqa: S101
         return self._judge(
-            status, url, target, policy, result.credentials, result.source, result.attempts
+            status, url, target, policy, fresh, result.source, result.attempts, refreshed=True
+        )
+
+    def _unreplayable(
+        self, url: str, target: Target, policy: str, result: LookupResult, status: int
+    ) -> IndexAuthError:
+        index = target.index
+        return UnreplayableRequestError(
+            f"{redact(url)} answered {status} and asks for credentials, but the request body "
+            "was a stream that cannot be sent a second time; nothing was retried",
+            url=url,
+            index=index.ref if index else None,
+            policy=policy,
+            attempts=result.attempts,
+            hint=unreplayable_hint(target),
+            status=status,
         )
 
     def _judge(
@@ -215,12 +274,18 @@ class Authenticator:
         creds: Credentials | None,
         source: str,
         attempts: tuple[Attempt, ...],
+        *,
+        refreshed: bool = False,
     ) -> Outcome:
         if status in (401, 403):
             if creds is not None:
                 self.resolver.rejected(target, creds)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
             what = "refused" if status == 401 else "refused with 403 Forbidden"
+            if refreshed:
+                # Fresh ones were refused too: a 403 here is a refusal, not a scope problem.
+                cls = CredentialsRejectedError if status == 401 else ForbiddenError
+                source += ", run again for fresh credentials, which were refused too"
             return Outcome(
                 cls(
                     f"credentials for {redact(url)} were {what}; status {status} "

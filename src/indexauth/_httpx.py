@@ -412,8 +412,8 @@ def _prepared(namespace: str, request: Any, effect: Send) -> Any:
         return request
     headers = request.headers.copy()
     headers.pop("Authorization", None)
-    if effect.action == "set" and effect.authorization is not None:
-        headers["Authorization"] = effect.authorization
+    for name, value in effect.headers:
+        headers[name] = value
     module: ModuleType = importlib.import_module(namespace)
     return module.Request(
         request.method,

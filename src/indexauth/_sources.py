@@ -37,10 +37,15 @@ logger = logging.getLogger("indexauth")
 
 @dataclass(frozen=True)
 class Target:
-    """What a lookup is for: a configured index, or just a realm for an unconfigured URL."""
+    """What a lookup is for: a configured index, or just a realm for an unconfigured URL.
+
+    *url* is the request URL that asked (a credential helper is told it); the
+    cache key does not include it.
+    """
 
     index: Index | None
     realm: Realm
+    url: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
