@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -911,8 +912,8 @@ class TestGlobalConfiguration:
         assert [(i["name"], i["policy"], i["origin"]) for i in json.loads(out)["indexes"]] == [
             ("corp", "always", "environment INDEXAUTH_INDEX_CORP_URL"),
             ("uvidx", "auto", "environment UV_INDEX"),
-            ("proj", "auto", str(project / "pyproject.toml")),
             ("team", "always", str(user)),
+            ("proj", "auto", str(project / "pyproject.toml")),
         ]
         code, out, _ = run(["status"], capsys, monkeypatch)
         assert code == 0
@@ -1128,3 +1129,34 @@ def test_demo_in_process_restores_environment(
     assert code == 0, out
     assert "server saw GET /simple/demo-package/  no Authorization" in out
     assert dict(os.environ) == before
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    from indexauth._cli import _parser
+
+    parser = _parser()
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_subcommand_and_option_has_one_line_of_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`indexauth --help` lists every command with text, and each command's `--help` gives every
+    argument (URL, --username, --json, ...) one line of its own."""
+    from indexauth._cli import _parser
+
+    (sub,) = (a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    described = {choice.dest: choice.help for choice in sub._choices_actions}
+    for name, parser in _subcommands().items():
+        assert described.get(name), f"`indexauth {name}` has no line in `indexauth --help`"
+        for action in parser._actions:
+            label = "/".join(action.option_strings) or action.metavar or action.dest
+            assert action.help and action.help != argparse.SUPPRESS, (
+                f"`indexauth {name} {label}` has no help text"
+            )
+            assert "\n" not in action.help, f"`indexauth {name} {label}`: help is one line"
+        code, out, _ = run([name, "--help"], capsys, monkeypatch)
+        assert code == 0
+        for action in parser._actions:
+            assert (action.help or "").split("%")[0][:20] in " ".join(out.split())

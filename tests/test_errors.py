@@ -83,6 +83,7 @@ class TestEveryClassKeepsSecrets:
         assert not isinstance(error, indexauth.ForbiddenError)
         assert error.source is not None and "index URL" in error.source
         assert "alice:****@" in str(error)
+        assert error.summary.count("401") == 1 and "401 Unauthorized" in error.summary
         _assert_clean(error, caplog_debug)
 
     def test_forbidden_from_env(
@@ -95,6 +96,8 @@ class TestEveryClassKeepsSecrets:
         error = _run(server, [indexauth.Index(server.url("/p/simple/"), name="x")], "/p/simple/y/")
         assert isinstance(error, indexauth.ForbiddenError)
         assert error.status == 403 and error.source is not None and "INDEXAUTH_INDEX_X" in error.source
+        # The status is said once, with its name: pip users read this line in a warning.
+        assert error.summary.count("403") == 1 and "403 Forbidden" in error.summary
         _assert_clean(error, caplog_debug)
 
     def test_rejected_from_keyring(

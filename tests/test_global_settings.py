@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_environment_index_with_policy_and_username(tmp_path: Path) -> None:
 
 
 def test_precedence_environment_uv_project_user(tmp_path: Path) -> None:
-    """Same name everywhere: env > UV_INDEX > uv.toml/pyproject > user file; others are kept."""
+    """Same name everywhere: env > UV_INDEX > user file > uv.toml/pyproject; others are kept."""
     home = tmp_path / "config"
     write(home / "indexauth" / "config.toml",
           USER.format(name="corp", url="https://user.example/simple/", auth="never")
@@ -55,9 +56,11 @@ def test_precedence_environment_uv_project_user(tmp_path: Path) -> None:
     assert [i.url for i in load(env, tmp_path) if i.name == "corp"] == ["https://env.example/simple/"]
     del env["INDEXAUTH_INDEX_CORP_URL"], env["UV_INDEX"]
     assert [i.url for i in load(env, tmp_path)] == [
-        "https://project.example/simple/",
+        "https://user.example/simple/",
         "https://only.example/simple/",
     ]
+    (tmp_path / "config" / "indexauth" / "config.toml").unlink()
+    assert [i.url for i in load(env, tmp_path)] == ["https://project.example/simple/"]
 
 
 def test_uv_toml_wins_over_pyproject(tmp_path: Path) -> None:
@@ -100,8 +103,6 @@ def test_url_only_index_takes_its_policy_from_a_same_url_entry() -> None:
          "c.toml: [[index]] number 1: unknown key 'password'"),
         ({}, {"c.toml": '[[index]]\nname = "bad name"\nurl = "https://x/simple"\n'},
          "c.toml: [[index]] number 1: invalid index name 'bad name'"),
-        ({}, {"pyproject.toml": '[[tool.uv.index]]\nname = "p"\n'},
-         "pyproject.toml: [[tool.uv.index]] number 1: expected an index URL, got None"),
     ],
 )
 def test_invalid_configuration_names_the_culprit(
@@ -149,21 +150,28 @@ def test_flat_and_local_uv_indexes_are_skipped_not_fatal(
     assert "skipped" in caplog.text
 
 
-def test_other_bad_uv_urls_still_raise(tmp_path: Path) -> None:
-    """A uv index with a URL of another scheme is still an error naming the file and value."""
+def test_other_bad_uv_urls_are_one_warning(tmp_path: Path) -> None:
+    """A uv index with a URL of another scheme: one warning naming the file and value."""
     write(tmp_path / "uv.toml", '[[index]]\nname = "f"\nurl = "ftp://files.example/simple/"\n')
-    with pytest.raises(ConfigurationError, match=r"uv\.toml: \[\[index\]\] number 1: .*ftp"):
-        load({"INDEXAUTH_CONFIG": ""}, tmp_path)
+    said: list[str] = []
+    assert load({"INDEXAUTH_CONFIG": ""}, tmp_path, warn=said.append) == ()
+    assert len(said) == 1
+    assert re.search(r"uv\.toml: \[\[index\]\] number 1: .*ftp", said[0])
 
 
 @pytest.mark.parametrize("name", ["c.toml", "uv.toml", "pyproject.toml"])
 def test_non_utf8_file_names_the_file(tmp_path: Path, name: str) -> None:
-    """A config file that is not UTF-8 is a ConfigurationError naming it, not UnicodeDecodeError."""
+    """A config file that is not UTF-8 is named (an error for yours, a warning for a project's)."""
     path = tmp_path / name
     path.write_bytes(b'[[index]]\nname = "caf\xe9"\nurl = "https://x.example/simple/"\n')
     env = {"INDEXAUTH_CONFIG": str(tmp_path / "c.toml")}
     if name != "c.toml":
         write(tmp_path / "c.toml", "")
+        said: list[str] = []
+        assert load(env, tmp_path, warn=said.append) == ()
+        assert len(said) == 1
+        assert f"{path} is not UTF-8 text" in said[0]
+        return
     with pytest.raises(ConfigurationError) as caught:
         load(env, tmp_path)
     assert f"{path} is not UTF-8 text" in str(caught.value)

@@ -120,6 +120,54 @@ class TestMatching:
         first, second = auth.match(url), auth.match(url)  # the second one hits the cache
         assert first == second == auth._match_slowly(url)
 
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["https://h.example", "https://h.example:8443", "http://h.example", "https://g.example"]),
+                st.lists(st.sampled_from(["a", "A", "b", "simple", "+simple", "a.b"]), max_size=4),
+                st.sampled_from(["", "/"]),
+            ),
+            max_size=12,
+        ),
+        st.sampled_from(["https://h.example", "https://H.example:443", "http://h.example", "https://g.example", "https://x.example"]),
+        st.lists(st.sampled_from(["a", "A", "b", "simple", "ab", "a.b", ""]), max_size=5),
+        st.sampled_from(["", "/", "?q=1", "#f"]),
+    )
+    def test_grouped_matcher_equals_linear_scan(
+        self, specs: list[tuple[str, list[str], str]], base: str, segments: list[str], tail: str
+    ) -> None:
+        """Matching by realm and root prefix picks exactly what a scan of every index picks."""
+        indexes = [
+            indexauth.Index(origin + "/" + "/".join(parts) + slash, name=f"i{n}")
+            for n, (origin, parts, slash) in enumerate(specs)
+        ]
+        auth = _auth(*indexes)
+        url = base + "/" + "/".join(segments) + tail
+        target = auth.match(url)
+        assert target is not None
+        url_path = "/" + "/".join(segments)
+        linear = None  # the matcher as it was: every index, strictly longer root wins
+        for index in indexes:
+            if index.covers(target.realm, url_path) and (linear is None or len(index.root) > len(linear.root)):
+                linear = index
+        assert target.index is linear
+
+    def test_realm_cache_evicts_least_recently_used(self) -> None:
+        """A crawl over many hosts keeps the host in use cached instead of emptying the cache."""
+        from indexauth import _flow
+
+        auth = _auth(indexauth.Index("https://keep.example/simple/"))
+        auth.match("https://keep.example/simple/a/")
+        for n in range(_flow._REALM_CACHE * 2):
+            auth.match(f"https://h{n}.example/simple/")
+            if n % 100 == 0:
+                auth.match("https://keep.example/simple/a/")
+        hits = _flow._realm.cache_info().hits
+        target = auth.match("https://keep.example/simple/b/")
+        assert target is not None and target.index is not None
+        assert _flow._realm.cache_info().hits == hits + 1
+        assert _flow._realm.cache_info().currsize <= _flow._REALM_CACHE
+
     def test_other_realm_never_matches(self) -> None:
         """An https index never matches an http URL, nor another port or host."""
         auth = _auth(indexauth.Index("https://h.example/simple/"))

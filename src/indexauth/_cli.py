@@ -112,7 +112,7 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
     """
     found = list(extra)
     try:
-        entries = _settings.entries()
+        entries = _settings.entries(warn=_warn)
     except ConfigurationError as exc:
         _warn(f"the global configuration is ignored: {exc}")
         return found
@@ -903,6 +903,9 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+URL_HELP = "the index URL, as given to pip or uv (https://host/simple/)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="indexauth",
@@ -911,20 +914,30 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{code} {name}" for name, code in EXIT_CODES.items())
         + ". See docs/cli.md.",
     )
-    parser.add_argument("--version", action="version", version=f"indexauth {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"indexauth {__version__}",
+        help="print the version and exit",
+    )
     seconds = _positive_seconds
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def lookup_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--keyring-provider", choices=PROVIDERS, default="auto")
+        p.add_argument(
+            "--keyring-provider",
+            choices=PROVIDERS,
+            default="auto",
+            help="how to ask keyring: the module, the `keyring` command, or not at all",
+        )
         p.add_argument(
             "--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds for keyring and HTTP"
         )
 
     login = sub.add_parser("login", help="store credentials for an index")
-    login.add_argument("url", metavar="URL")
-    login.add_argument("--username", "-u")
+    login.add_argument("url", metavar="URL", help=URL_HELP)
+    login.add_argument("--username", "-u", help="the username (asked for when omitted)")
     secret = login.add_mutually_exclusive_group()
     secret.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
@@ -933,32 +946,45 @@ def _parser() -> argparse.ArgumentParser:
         "--token-stdin", action="store_true", help="read a token from stdin (username __token__)"
     )
     login.add_argument("--check", action="store_true", help="try the credentials before storing")
-    login.add_argument("--allow-insecure-http", action="store_true")
-    login.add_argument("--store", choices=("auto", "keyring", "file"), default="auto")
-    login.add_argument("--timeout", type=seconds, default=HTTP_TIMEOUT)
+    login.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// URL that is not on this machine",
+    )
+    login.add_argument(
+        "--store",
+        choices=("auto", "keyring", "file"),
+        default="auto",
+        help="where to store: keyring, indexauth's credentials.toml, or keyring when usable",
+    )
+    login.add_argument(
+        "--timeout", type=seconds, default=HTTP_TIMEOUT, help="seconds for keyring and HTTP"
+    )
     login.set_defaults(func=cmd_login)
 
     logout = sub.add_parser("logout", help="remove stored credentials for an index")
-    logout.add_argument("url", metavar="URL")
-    logout.add_argument("--username", "-u")
-    logout.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT)
+    logout.add_argument("url", metavar="URL", help=URL_HELP)
+    logout.add_argument("--username", "-u", help="remove only this username's entry")
+    logout.add_argument(
+        "--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds for keyring"
+    )
     logout.set_defaults(func=cmd_logout)
 
     token = sub.add_parser("token", help="print the password or token for an index")
-    token.add_argument("url", metavar="URL")
-    token.add_argument("--username", "-u")
+    token.add_argument("url", metavar="URL", help=URL_HELP)
+    token.add_argument("--username", "-u", help="look up this username's secret")
     lookup_options(token)
     token.set_defaults(func=cmd_token)
 
     check = sub.add_parser("check", help="show the lookup and try one request")
-    check.add_argument("url", metavar="URL")
-    check.add_argument("--username", "-u")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("url", metavar="URL", help=URL_HELP)
+    check.add_argument("--username", "-u", help="look up this username (as Index(username=...))")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     lookup_options(check)
     check.set_defaults(func=cmd_check)
 
     status = sub.add_parser("status", help="show indexes, keyring, store and the global hook")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     lookup_options(status)
     status.set_defaults(func=cmd_status)
 

@@ -18,6 +18,7 @@ driver is a loop around this generator plus its own way of sending.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Generator, Sequence
@@ -44,7 +45,7 @@ __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
 logger = logging.getLogger("indexauth")
 
-_REALM_CACHE = 1024  # distinct (scheme, host:port) pairs remembered; cleared when full
+_REALM_CACHE = 1024  # distinct (scheme, authority) pairs remembered, least recently used dropped
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 
 
@@ -93,6 +94,18 @@ class Authenticator:
     """Configured indexes plus a resolver: everything a driver needs to decide."""
 
     def __init__(self, indexes: Sequence[Index], resolver: Resolver) -> None:
+        self.indexes = indexes
+        self.resolver = resolver
+        self._diagnosed: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def indexes(self) -> tuple[Index, ...]:
+        """The configured indexes, in the order given."""
+        return self._indexes
+
+    @indexes.setter
+    def indexes(self, indexes: Sequence[Index]) -> None:
         indexes = tuple(indexes)
         for index in indexes:
             if not isinstance(index, Index):
@@ -100,11 +113,12 @@ class Authenticator:
                     f"expected indexauth.Index objects, got {type(index).__name__}: {index!r}",
                     hint='wrap each URL: indexauth.Index("https://pkgs.example.com/simple/")',
                 )
-        self.indexes = indexes
-        self.resolver = resolver
-        self._diagnosed: set[tuple[str, str]] = set()
-        self._realms: dict[tuple[str, str], Realm] = {}
-        self._lock = threading.Lock()
+        # Realm, then root: a request looks up its own path prefixes, so matching costs
+        # the same with 1 or 10,000 indexes. The first index given wins a tie on root.
+        by_realm: dict[Realm, dict[str, Index]] = {}
+        for index in indexes:
+            by_realm.setdefault(index.realm, {}).setdefault(index.root, index)
+        self._indexes, self._by_realm = indexes, by_realm
 
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
@@ -127,15 +141,9 @@ class Authenticator:
         ):
             return self._match_slowly(url)
         # The realm of an authority is parsed once; every package page of an index shares it.
-        realm = self._realms.get((scheme, authority))
+        realm = _realm(scheme, authority)
         if realm is None:
-            target = self._match_slowly(url)
-            if target is None:
-                return None
-            if len(self._realms) >= _REALM_CACHE:
-                self._realms.clear()
-            self._realms[(scheme, authority)] = target.realm
-            return target
+            return None
         path = rest[cut:].partition("?")[0].partition("#")[0] or "/"
         return Target(self._best(realm, path), realm, url)
 
@@ -148,11 +156,18 @@ class Authenticator:
         return Target(self._best(realm, parts.path or "/"), realm, url)
 
     def _best(self, realm: Realm, path: str) -> Index | None:
-        best: Index | None = None
-        for index in self.indexes:
-            if index.covers(realm, path) and (best is None or len(index.root) > len(best.root)):
-                best = index
-        return best
+        """The index with the longest root that covers *path* in whole segments."""
+        roots = self._by_realm.get(realm)
+        if roots is None:
+            return None
+        # Candidates, longest first: the path itself, then the part before each "/".
+        end = len(path)
+        while end > 0:
+            index = roots.get(path[:end])
+            if index is not None:
+                return index
+            end = path.rfind("/", 0, end)
+        return roots.get("")
 
     def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
         """Decide, step by step, how *url* is sent; see the module docstring."""
@@ -281,14 +296,12 @@ class Authenticator:
             if creds is not None:
                 self.resolver.rejected(target, creds)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
-            what = "refused" if status == 401 else "refused with 403 Forbidden"
+            what = "401 Unauthorized" if status == 401 else "403 Forbidden"
             if refreshed:
-                # Fresh ones were refused too: a 403 here is a refusal, not a scope problem.
-                cls = CredentialsRejectedError if status == 401 else ForbiddenError
                 source += ", run again for fresh credentials, which were refused too"
             return Outcome(
                 cls(
-                    f"credentials for {redact(url)} were {what}; status {status} "
+                    f"credentials for {redact(url)} were refused with {what} "
                     f"({_where(target)}, authenticate={policy!r}); they came from {source}",
                     url=url,
                     index=target.index.ref if target.index else None,
@@ -342,6 +355,16 @@ class Authenticator:
             first = key not in self._diagnosed
             self._diagnosed.add(key)
         logger.log(logging.WARNING if first else logging.DEBUG, "indexauth: %s", error)
+
+
+@functools.lru_cache(maxsize=_REALM_CACHE)
+def _realm(scheme: str, authority: str) -> Realm | None:
+    # Bounded and least-recently-used first out: a crawl over many hosts evicts
+    # the hosts it no longer visits instead of emptying the cache for everyone.
+    try:
+        return realm_of(f"{scheme}://{authority}/")
+    except UrlError:
+        return None
 
 
 def _realm_label(url: str) -> str:

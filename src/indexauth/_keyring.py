@@ -182,11 +182,13 @@ class KeyringCommandSource:
                 hint="install it with `pipx install keyring` (or `pip install keyring`), or set "
                 "keyring_provider='disabled'",
             )
+        _refuse_options(target, username, record)
         interpreter = _script_interpreter(exe)
         if interpreter is not None:
             return self._find_in_one_run(interpreter, exe, target, username, record)
         for service in target.service_names:
-            argv = [exe, "--mode", "creds", "--output", "json", "get", service]
+            # `--`: no operand is ever read as an option, whatever refuse_options misses.
+            argv = [exe, "--mode", "creds", "--output", "json", "get", "--", service]
             if username is not None:
                 argv.append(username)
             where = f"(subprocess) service {service!r}"
@@ -322,6 +324,19 @@ for service in request["services"]:
 out["tried"] = tried
 sys.stdout.write(json.dumps(out))
 """
+
+
+def _refuse_options(target: Target, username: str | None, record: Recorder) -> None:
+    """Refuse a name the `keyring` command would read as an option (`--disable` turns it off)."""
+    for what, value in [("username", username), *(("service name", s) for s in target.service_names)]:
+        if value is not None and value.startswith("-"):
+            record("keyring", "(subprocess)", username, f"refused: {what} begins with '-'")
+            raise SourceFailure(
+                f"the {what} {value!r} begins with '-', which the `keyring` command would "
+                "read as an option; it is not passed to it",
+                hint="give the real username (in the index, its URL, or the variables)",
+                error_class=ConfigurationError,
+            )
 
 
 def _script_interpreter(exe: str) -> str | None:

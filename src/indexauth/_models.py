@@ -31,6 +31,7 @@ __all__ = [
     "ProgramRun",
     "env_name",
     "format_rfc3339",
+    "mark_untrusted",
     "parse_argv",
 ]
 
@@ -302,6 +303,7 @@ class Index:
 
     __slots__ = (
         "_shown_url",
+        "_untrusted",
         "_url_credentials",
         "auth",
         "authenticate",
@@ -325,6 +327,7 @@ class Index:
     root: str
     _url_credentials: Credentials | None
     _shown_url: str
+    _untrusted: str | None
 
     def __init__(
         self,
@@ -381,6 +384,7 @@ class Index:
         if url_password is not None or url_user:
             creds = Credentials(url_user or "", url_password)
         set_(self, "_url_credentials", creds)
+        set_(self, "_untrusted", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
@@ -475,6 +479,11 @@ class Index:
             self.auth,
         )
 
+    @property
+    def untrusted_origin(self) -> str | None:
+        """The working-directory file that defined this index, or `None` if you did."""
+        return self._untrusted
+
     def __reduce__(self) -> tuple[object, ...]:
         # Userinfo credentials are not pickled; the rest of the index is.
         return (
@@ -484,6 +493,7 @@ class Index:
                 self.name,
                 self.authenticate,
                 self.username,
+                self._untrusted,
                 self.password_command,
                 self.credential_helper,
                 self.auth,
@@ -491,16 +501,28 @@ class Index:
         )
 
 
+def mark_untrusted(index: Index, origin: str | None) -> Index:
+    """A copy of *index* marked as defined by *origin*, a file you did not write (see `_settings`).
+
+    Credentials meant for your own indexes by name (`INDEXAUTH_INDEX_<NAME>_*`)
+    never go to a marked index.
+    """
+    copy = index.replace()
+    object.__setattr__(copy, "_untrusted", origin)
+    return copy
+
+
 def _rebuild_index(
     url: str,
     name: str | None,
     authenticate: str,
     username: str | None,
+    untrusted: str | None = None,
     password_command: tuple[str, ...] | None = None,
     credential_helper: tuple[str, ...] | None = None,
     auth: str = "basic",
 ) -> Index:
-    return Index(
+    index = Index(
         url,
         name=name,
         authenticate=authenticate,
@@ -509,6 +531,7 @@ def _rebuild_index(
         credential_helper=credential_helper,
         auth=auth,
     )
+    return mark_untrusted(index, untrusted)
 
 
 def parse_argv(value: object, what: str) -> tuple[str, ...] | None:

@@ -174,7 +174,7 @@ def settings() -> tuple[Index, ...]:
     from . import _settings  # noqa: PLC0415
 
     try:
-        indexes = _settings.load()
+        indexes = _settings.load(warn=_say_warning)
     except ConfigurationError as exc:
         with contextlib.suppress(Exception):
             sys.stderr.write(
@@ -185,6 +185,11 @@ def settings() -> tuple[Index, ...]:
         return ()
     logger.debug("global indexes: %s", _settings.describe(indexes))
     return indexes
+
+
+def _say_warning(message: str) -> None:
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"indexauth: warning: {message}\n")
 
 
 @functools.cache

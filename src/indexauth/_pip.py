@@ -37,7 +37,7 @@ from ._adapter import AdapterDriver
 from ._exceptions import ConfigurationError, IndexAuthError
 from ._flow import Authenticator
 from ._keyring import PROVIDERS
-from ._models import Credentials, Index
+from ._models import Credentials, Index, mark_untrusted
 from ._urls import UrlError, redact, split_url, strip_userinfo
 
 __all__ = ["MIN_PIP", "patch", "pip_error"]
@@ -144,11 +144,14 @@ def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
                 from_pip.append(entry)
             elif entry is not None:
                 from_pip.append(
-                    Index(
-                        url,
-                        name=entry.name,
-                        authenticate=entry.authenticate,
-                        username=entry.username,
+                    mark_untrusted(
+                        Index(
+                            url,
+                            name=entry.name,
+                            authenticate=entry.authenticate,
+                            username=entry.username,
+                        ),
+                        entry.untrusted_origin,
                     )
                 )
             else:

@@ -8,16 +8,25 @@ matched by name or by URL):
    time). `_AUTHENTICATE` or `_USERNAME` without `_URL` adjust the index of
    that name defined further down.
 2. uv's `UV_INDEX` and `UV_DEFAULT_INDEX` (`name=url` or `url`, space-separated).
-3. The working directory's `uv.toml` (`[[index]]`), else its `pyproject.toml`
-   (`[[tool.uv.index]]`): the keys `name`, `url`, `authenticate`.
-4. The user configuration file: `$INDEXAUTH_CONFIG`, else
+3. The user configuration file: `$INDEXAUTH_CONFIG`, else
    `indexauth/config.toml` in the user configuration directory
    (`$XDG_CONFIG_HOME` or `~/.config`; `%APPDATA%` on Windows), with
    `[[index]]` tables using uv's keys `name`, `url`, `authenticate`, `username`.
+4. The working directory's `uv.toml` (`[[index]]`), else its `pyproject.toml`
+   (`[[tool.uv.index]]`): the keys `name`, `url`, `authenticate`, `username`.
 5. Inside pip, pip's own index URLs: an index pip knows only by URL takes
    name, policy and username from the entry above with the same URL.
 
-An invalid file or variable raises one `ConfigurationError` naming it and the bad value.
+Layers 1 to 3 are *trusted*: you set them. Layer 4 is not: a cloned repository
+chooses it. A working-directory file may add indexes, but never redefine a name
+or URL a trusted layer defines (the trusted definition wins, with one warning
+naming both files), never set a key of `TRUSTED_ONLY_KEYS`, and never weaken
+the policy of a trusted index that covers its URL. Its indexes are marked
+(`mark_untrusted`), so `INDEXAUTH_INDEX_<NAME>_*` credentials never follow a
+name it chose. A broken working-directory file is skipped alone, with one
+warning; an invalid trusted file or variable raises one `ConfigurationError`
+naming it and the bad value.
+
 uv entries indexauth has no use for are skipped with a debug line, not refused:
 flat indexes (`format = "flat"`) and local ones (`url = "./wheelhouse"`, `file://`).
 """
@@ -27,16 +36,25 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigurationError
-from ._models import POLICIES, Index, env_name
+from ._models import POLICIES, Index, env_name, mark_untrusted
 from ._urls import Realm, UrlError, realm_of, redact, split_url
 
-__all__ = ["Entry", "config_path", "entries", "for_url", "load", "merge", "url_key"]
+__all__ = [
+    "TRUSTED_ONLY_KEYS",
+    "Entry",
+    "config_path",
+    "entries",
+    "for_url",
+    "load",
+    "merge",
+    "url_key",
+]
 
 logger = logging.getLogger("indexauth")
 
@@ -47,6 +65,9 @@ _UV_KEYS = frozenset(
     {"default", "explicit", "format", "publish-url", "ignore-error-codes", "cache-control"}
 )
 _OWN_KEYS = frozenset({"name", "url", "authenticate", "username"})
+# Keys only a trusted layer may set: anything that chooses a command to run or
+# where a secret goes. A working-directory file that sets one is skipped.
+TRUSTED_ONLY_KEYS: frozenset[str] = frozenset()
 
 Key = tuple[Realm, str]
 
@@ -78,27 +99,45 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return base / "indexauth" / "config.toml"
 
 
+Warn = Callable[[str], None]
+
+
 def load(
-    environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    warn: Warn | None = None,
 ) -> tuple[Index, ...]:
     """Every configured index, merged by precedence; raises `ConfigurationError`."""
-    return tuple(entry.index for entry in entries(environ, cwd))
+    return tuple(entry.index for entry in entries(environ, cwd, warn=warn))
 
 
 def entries(
-    environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    warn: Warn | None = None,
 ) -> tuple[Entry, ...]:
-    """What `load` returns, each index with its origin; raises `ConfigurationError`."""
+    """What `load` returns, each index with its origin; raises `ConfigurationError`.
+
+    Only a trusted layer raises; a working-directory file's problems go to *warn*
+    (default: a warning on the `indexauth` logger), one line each.
+    """
     environ = os.environ if environ is None else environ
+    say: Warn = warn if warn is not None else _log_warning
     directory = Path.cwd() if cwd is None else Path(cwd)
     env_entries, overrides = _from_indexauth_env(environ)
-    merged = _merge_entries(
+    trusted = _merge_entries(
         env_entries,
         _from_uv_env(environ),
-        _from_uv_project(directory),
         _from_file(config_path(environ), explicit=bool(environ.get("INDEXAUTH_CONFIG"))),
     )
+    merged = trusted + _untrusted_additions(trusted, _from_uv_project(directory, say), say)
     return tuple(_override(entry, overrides) for entry in merged)
+
+
+def _log_warning(message: str) -> None:
+    logger.warning("indexauth: %s", message)
 
 
 def merge(*layers: Iterable[Index]) -> list[Index]:
@@ -122,6 +161,73 @@ def _merge_entries(*layers: Iterable[Entry]) -> list[Entry]:
                 names.add(env_name(index.name))
             out.append(entry)
     return out
+
+
+# Policies a working-directory index may end up with under a trusted index that
+# covers its URL: never weaker than yours (`always` stays `always`; `never` stays
+# `never`, so no credentials go where you said none should), at most stricter.
+_NO_WEAKER: dict[tuple[str, str], str] = {
+    (trusted, asked): trusted if trusted != "auto" else ("always" if asked == "always" else "auto")
+    for trusted in POLICIES
+    for asked in POLICIES
+}
+
+
+def _untrusted_additions(trusted: list[Entry], project: list[Entry], warn: Warn) -> list[Entry]:
+    """The working-directory entries that add an index, marked untrusted; conflicts warned once."""
+    by_name = {env_name(e.index.name): e for e in trusted if e.index.name}
+    by_key = {url_key(e.index.url): e for e in trusted}
+    out: list[Entry] = []
+    for entry in project:
+        index = entry.index
+        clash = by_key.get(url_key(index.url)) or (
+            by_name.get(env_name(index.name)) if index.name else None
+        )
+        if clash is not None:
+            if not _same_definition(clash.index, index):
+                warn(
+                    f"{entry.origin} redefines index {_label(index)}, which {clash.origin} "
+                    f"defines as {_label(clash.index)}; a working-directory file cannot "
+                    f"redefine your indexes, so {clash.origin} is used"
+                )
+            continue
+        covering = _covering(index, trusted)
+        if covering is not None:
+            allowed = _NO_WEAKER[(covering.index.authenticate, index.authenticate)]
+            if allowed != index.authenticate:
+                warn(
+                    f"{entry.origin} sets authenticate = {index.authenticate!r} for "
+                    f"{redact(index.url)}, inside index {_label(covering.index)} from "
+                    f"{covering.origin}; a working-directory file cannot weaken your policy, "
+                    f"so {allowed!r} is used"
+                )
+                index = index.replace(authenticate=allowed)
+        out.append(Entry(mark_untrusted(index, entry.origin), entry.origin))
+    return out
+
+
+def _same_definition(trusted: Index, untrusted: Index) -> bool:
+    return url_key(trusted.url) == url_key(untrusted.url) and (
+        untrusted.name is None or trusted.name == untrusted.name
+    ) and _NO_WEAKER[(trusted.authenticate, untrusted.authenticate)] == trusted.authenticate and (
+        untrusted.username is None or untrusted.username == trusted.username
+    )
+
+
+def _covering(index: Index, trusted: Iterable[Entry]) -> Entry | None:
+    """The trusted entry with the longest root that covers *index*'s URL, if any."""
+    found: Entry | None = None
+    for entry in trusted:
+        if entry.index.covers(index.realm, index.root) and (
+            found is None or len(entry.index.root) > len(found.index.root)
+        ):
+            found = entry
+    return found
+
+
+def _label(index: Index) -> str:
+    name = f"{index.name!r} " if index.name else ""
+    return f"{name}({redact(index.url)}, authenticate = {index.authenticate!r})"
 
 
 def for_url(url: str, indexes: Iterable[Index]) -> Index | None:
@@ -149,6 +255,12 @@ def _index(origin: str, url: object, **fields: object) -> Index:
             hint="use one of 'auto', 'always' or 'never'",
         )
     name, username = fields.get("name"), fields.get("username")
+    if isinstance(username, str) and username.startswith("-"):
+        raise ConfigurationError(
+            f"{origin}: username {username!r} begins with '-'",
+            hint="a username that begins with '-' would be read as an option by the "
+            "`keyring` command; give the real username",
+        )
     assert name is None or isinstance(name, str)  # noqa: S101 - checked above
     assert username is None or isinstance(username, str)  # noqa: S101
     try:
@@ -229,17 +341,24 @@ def _from_uv_env(environ: Mapping[str, str]) -> list[Entry]:
     return indexes
 
 
-def _from_uv_project(directory: Path) -> list[Entry]:
+def _from_uv_project(directory: Path, warn: Warn) -> list[Entry]:
+    """The working directory's uv.toml, else pyproject.toml; a broken file is one warning."""
     uv_toml = directory / "uv.toml"
-    if uv_toml.is_file():
-        return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", uv=True)
-    pyproject = directory / "pyproject.toml"
-    if not pyproject.is_file():
+    path = uv_toml if uv_toml.is_file() else directory / "pyproject.toml"
+    try:
+        if not path.is_file():
+            return []
+        if path is uv_toml:
+            return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", trusted=False)
+        tool = _read_toml(path).get("tool", {})
+        uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
+        tables = uv.get("index") if isinstance(uv, dict) else None
+        return _tables(path, tables, "[[tool.uv.index]]", trusted=False)
+    except (ConfigurationError, RecursionError, OSError) as exc:
+        # A cloned repository's file must not take your own configuration down with it.
+        reason = exc.render() if isinstance(exc, ConfigurationError) else f"{path}: {exc!r}"
+        warn(f"{path} is skipped (your other configuration still applies): {reason}")
         return []
-    tool = _read_toml(pyproject).get("tool", {})
-    uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
-    tables = uv.get("index") if isinstance(uv, dict) else None
-    return _tables(pyproject, tables, "[[tool.uv.index]]", uv=True)
 
 
 def _from_file(path: Path, *, explicit: bool) -> list[Entry]:
@@ -256,10 +375,10 @@ def _from_file(path: Path, *, explicit: bool) -> list[Entry]:
         raise ConfigurationError(
             f"{path}: unknown key {unknown[0]!r}", hint="the file holds only [[index]] tables"
         )
-    return _tables(path, data.get("index"), "[[index]]", uv=False)
+    return _tables(path, data.get("index"), "[[index]]", trusted=True)
 
 
-def _tables(path: Path, tables: object, what: str, *, uv: bool) -> list[Entry]:
+def _tables(path: Path, tables: object, what: str, *, trusted: bool) -> list[Entry]:
     if tables is None:
         return []
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -271,13 +390,20 @@ def _tables(path: Path, tables: object, what: str, *, uv: bool) -> list[Entry]:
     for number, table in enumerate(tables, 1):
         origin = f"{path}: {what} number {number}"
         unknown = sorted(set(table) - _UV_KEYS - _OWN_KEYS)
+        refused = sorted(set(table) & TRUSTED_ONLY_KEYS)
+        if refused and not trusted:
+            raise ConfigurationError(
+                f"{origin}: {refused[0]!r} can only be set in your own configuration",
+                hint=f"a working-directory file cannot set {refused[0]!r}: put the index in "
+                "your config.toml or INDEXAUTH_INDEX_<NAME>_* variables",
+            )
         if unknown:
             raise ConfigurationError(
                 f"{origin}: unknown key {unknown[0]!r}",
                 hint="the keys are name, url, authenticate and username",
             )
         url = table.get("url")
-        if uv and (table.get("format") == "flat" or _is_local(url)):
+        if not trusted and (table.get("format") == "flat" or _is_local(url)):
             # uv reads these from disk or as find-links pages: nothing for indexauth to do,
             # and refusing them would throw away every other index of the project.
             logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, url)
@@ -328,6 +454,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigurationError(
             f"{path} cannot be read: {exc.strerror or exc}", hint=f"check the permissions of {path}"
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path} nests tables or arrays too deeply to be read",
+            hint=f"fix the structure of {path}",
         ) from None
 
 

@@ -145,6 +145,18 @@ class EnvSource:
         for prefix in self.prefixes:
             base = f"{prefix}{env_name(index.name)}"
             where = f"{base}_USERNAME/_PASSWORD"
+            if prefix == "INDEXAUTH_INDEX_" and index.untrusted_origin is not None:
+                # A cloned repository may name its own index after yours; your
+                # variables go only to the URL you gave that name. (UV_INDEX_<NAME>_*
+                # follow the name wherever it is defined, as uv does.)
+                record(
+                    self.name,
+                    where,
+                    username,
+                    f"skipped: the index is defined by {index.untrusted_origin}, a "
+                    "working-directory file, not by you",
+                )
+                continue
             user = environ.get(f"{base}_USERNAME")
             password = environ.get(f"{base}_PASSWORD")
             if user is None and password is None:

@@ -167,6 +167,8 @@ def parse_toml(text: str, path: Path) -> list[StoredCredential]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StoreError(f"{path} is not valid TOML ({exc})", path=path, hint=fix) from None
+    except RecursionError:
+        raise StoreError(f"{path} nests arrays or tables too deeply", path=path, hint=fix) from None
     tables = data.get("credential", [])
     if not isinstance(tables, list):
         raise StoreError(f"{path}: `credential` must be an array of tables", path=path, hint=fix)
