@@ -157,10 +157,11 @@ class StandIn:
             (self.state / "expires").write_text(expires)
         return self
 
-    def fail(self, stderr: str, status: int = 1) -> StandIn:
-        """Fail from now on with *stderr* and exit *status*."""
+    def fail(self, stderr: str, status: int = 1, *, from_call: int = 1) -> StandIn:
+        """Fail with *stderr* and exit *status*, from call number *from_call* on."""
         (self.state / "fail").write_text(stderr)
         (self.state / "status").write_text(str(status))
+        (self.state / "fail-from").write_text(str(from_call))
         return self
 
     def flag(self, name: str) -> StandIn:

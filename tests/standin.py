@@ -7,12 +7,13 @@ it never reaches the network. What it does is read from its state directory,
 - `tokens`: one token per line; call N prints line N (the last one once they run out),
   so a test can make the token rotate.
 - `fail`: when present, print its text to stderr and exit with status 1
-  (`status` sets another one).
+  (`status` sets another one); `fail-from` holds the first call number that fails.
 - `hang`: when present, wait far longer than any test timeout.
 - `helper`: when present, speak Bazel's credential-helper protocol: read
   `{"uri": ...}` from stdin and print `{"headers": {NAME: [VALUE]}, "expires": ...}`,
   the header name and a value template (`Bearer {token}`) from this file's two
-  lines, `expires` from the file `expires` (left out when absent).
+  lines, `expires` from the file `expires`, one line per call like `tokens`
+  (left out when absent).
 - `empty`: when present, print nothing and exit 0.
 
 Every call appends one JSON line to `calls`: its arguments and its stdin.
@@ -38,7 +39,8 @@ def main() -> int:
     number = len((STATE / "calls").read_text().splitlines())
     if (STATE / "hang").exists():
         time.sleep(600)
-    if (STATE / "fail").exists():
+    fail_from = STATE / "fail-from"
+    if (STATE / "fail").exists() and number >= (int(fail_from.read_text()) if fail_from.exists() else 1):
         sys.stderr.write((STATE / "fail").read_text())
         status = STATE / "status"
         return int(status.read_text()) if status.exists() else 1
@@ -57,7 +59,8 @@ def main() -> int:
     name, template = helper.read_text().splitlines()[:2]
     answer: dict[str, object] = {"headers": {name: [template.format(token=token)]}}
     if (STATE / "expires").exists():
-        answer["expires"] = (STATE / "expires").read_text().strip()
+        times = (STATE / "expires").read_text().split()
+        answer["expires"] = times[min(number, len(times)) - 1]
     print(json.dumps(answer))
     return 0
 

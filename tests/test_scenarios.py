@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 import indexauth
-from indexauth._config import build_authenticator
 from conftest import KeyringStore, StandIn
 from drivers import DRIVERS, Call, Result
 from index_server import IndexServer
+from indexauth._config import build_authenticator
 
 ALICE = {"alice": "wonder-land"}
 

@@ -259,10 +259,10 @@ class Authenticator:
             return self._judge(
                 status, url, target, policy, fresh, result.source, result.attempts, refreshed=True
             )
-        status = yield Send("set", fresh.headers(), retry=True)
-        assert isinstance(status, int)  # noqa: S101
+        answer = yield Send("set", fresh.headers(), retry=True)
+        assert isinstance(answer, int)  # noqa: S101
         return self._judge(
-            status, url, target, policy, fresh, result.source, result.attempts, refreshed=True
+            answer, url, target, policy, fresh, result.source, result.attempts, refreshed=True
         )
 
     def _unreplayable(

@@ -97,14 +97,13 @@ def parse_helper_answer(data: bytes) -> HelperAnswer:
     except (UnicodeDecodeError, ValueError):
         raise ValueError("its output is not a JSON object") from None
     if not isinstance(answer, dict):
-        raise ValueError("its output is not a JSON object")
+        raise ValueError("its output is not a JSON object")  # noqa: TRY004 - one error type
     raw = answer.get("headers", {})
     if not isinstance(raw, dict):
-        raise ValueError('"headers" is not an object of header names to lists of values')
+        raise ValueError('"headers" is not an object of header names to lists of values')  # noqa: TRY004
     headers: dict[str, str] = {}
-    for name, values in raw.items():
-        if isinstance(values, str):
-            values = [values]
+    for name, given in raw.items():
+        values = [given] if isinstance(given, str) else given
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ValueError(f'"headers" has {name!r} with a value that is not a list of strings')
         if values:
@@ -189,7 +188,7 @@ def _run(
     env = dict(os.environ, INDEXAUTH="0")
     started = time.monotonic()
     try:
-        process = subprocess.Popen(  # noqa: S603 - argv from the user's own configuration
+        process = subprocess.Popen(
             [exe, *argv[1:]],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -205,7 +204,8 @@ def _run(
         ) from None
     out, err = bytearray(), bytearray()
     over = threading.Event()
-    assert process.stdout is not None and process.stderr is not None  # noqa: S101 - PIPE above
+    assert process.stdout is not None  # noqa: S101 - PIPE above
+    assert process.stderr is not None  # noqa: S101
     readers = [
         threading.Thread(target=_read, args=(process.stdout, out, over), daemon=True),
         threading.Thread(target=_read, args=(process.stderr, err, over), daemon=True),
@@ -330,6 +330,10 @@ class ProgramSource:
             return None
         argv = program[1]
         where = f"`{argv[0]}`"
+        if index.untrusted_origin is not None:
+            # Settings never give one to such an index; this holds for code paths too.
+            record(self.name, where, username, "skipped: the index comes from a working-directory file")
+            return None
         with self._lock:
             run = self._runs[index.url] = self._runs.get(index.url, 0) + 1
         issued = self.clock()
