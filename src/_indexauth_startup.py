@@ -28,11 +28,15 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["enabled", "install", "unwatch", "watch"]
+__all__ = ["CARRIER", "carried", "carry", "enabled", "install", "unwatch", "watch"]
 
 # The modules whose classes indexauth patches; the hook fires when each finishes executing.
 WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# Names the parent interpreter and its import path for the carrier (`_indexauth_carrier/`).
+CARRIER = "_INDEXAUTH_CARRIER"
+# Set by the carrier in a process that got indexauth from its parent: that parent's interpreter.
+carried: str | None = None
 
 _lock = threading.RLock()
 _watching = False
@@ -49,6 +53,7 @@ def install() -> None:
     try:
         if enabled():
             watch()
+            carry()
     except Exception as exc:  # noqa: BLE001 - a start-up hook must never break the interpreter
         warn(exc)
 
@@ -66,6 +71,25 @@ def watch() -> None:
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__spec__", None) is not None:
             _apply(name, module)
+
+
+def carry() -> None:
+    """Make every Python started from this process load this indexauth too (see `_indexauth_carrier`).
+
+    The carrier directory goes first on `PYTHONPATH`, and `_INDEXAUTH_CARRIER`
+    names this interpreter and its import path so far (indexauth and its
+    dependencies are on it: they sit in or before the site directory of our `.pth`).
+    A process that got indexauth through the carrier leaves both as inherited.
+    """
+    if carried is not None:
+        return
+    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_indexauth_carrier")
+    if not os.path.isdir(directory):
+        return
+    os.environ[CARRIER] = os.pathsep.join([sys.executable, *(p for p in sys.path if os.path.isabs(p))])
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if directory not in entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join([directory, *entries])
 
 
 def unwatch() -> None:

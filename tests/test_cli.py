@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import socket
@@ -1110,16 +1111,40 @@ class TestConsoleScript:
         assert done.stdout.startswith("indexauth ")
 
     def test_demo_offline_without_keyring(self, tmp_path: Path) -> None:
-        """`indexauth demo` runs every step against its local index and exits 0."""
-        done = script("demo")
+        """`indexauth demo`, as installed, with no keyring at all: every outcome in under 40 lines.
+
+        It shows lazy and eager authentication, then the five failures with `check`'s exit
+        code and the error's first line, and the exact keyring service names in order.
+        """
+        env = {**os.environ, "HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        done = subprocess.run(
+            ["indexauth", "demo"], capture_output=True, text=True, timeout=120, check=False, env=env
+        )
         assert done.returncode == 0, done.stdout + done.stderr
-        for step in ("1. Lazy", "2. Eager", "3. Missing", "4. Rejected"):
-            assert step in done.stdout
-        assert "raised MissingCredentialsError" in done.stdout
-        assert "raised CredentialsRejectedError" in done.stdout
-        assert "!!" not in done.stdout
-
-
+        assert done.stderr == ""
+        lines = done.stdout.splitlines()
+        assert len(lines) < 40
+        url = re.search(r"at (http://127\.0\.0\.1:(\d+)/simple/)", lines[0])
+        assert url is not None
+        base, port = url.group(1)[: -len("/simple/")], url.group(2)
+        names = [f"{base}/simple/", f"{base}/simple", base, f"127.0.0.1:{port}", "127.0.0.1"]
+        assert ", ".join(repr(n) for n in names) in done.stdout
+        assert "GET /simple/pkg-a/   no Authorization     -> 401" in done.stdout
+        assert "GET /simple/pkg-b/   Basic, user 'demo'   -> 200" in done.stdout
+        expected = [
+            ("missing", 3, "MissingCredentialsError: no credentials found", "answered 401"),
+            ("incomplete", 4, "IncompleteCredentialsError: username 'demo' found but no password", "answered 401"),
+            ("rejected", 5, "CredentialsRejectedError: credentials for", "refused with 401 Unauthorized"),
+            ("forbidden", 6, "ForbiddenError: credentials for", "refused with 403 Forbidden"),
+            ("404", 3, "MissingCredentialsError: no credentials found", "answered 404"),
+        ]
+        outcomes = [i for i, line in enumerate(lines) if "$ indexauth check " in line]
+        assert len(outcomes) == len(expected)
+        for i, (label, code, first, detail) in zip(outcomes, expected, strict=True):
+            assert lines[i].lstrip().startswith(f"{label} ("), lines[i]
+            assert lines[i + 1].lstrip().startswith(f"exit {code}, {first}"), lines[i + 1]
+            assert detail in lines[i + 1]
+        assert "did not behave as described" not in done.stdout
 def test_demo_in_process_restores_environment(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1127,7 +1152,7 @@ def test_demo_in_process_restores_environment(
     before = dict(os.environ)
     code, out, _ = run(["demo"], capsys, monkeypatch)
     assert code == 0, out
-    assert "server saw GET /simple/demo-package/  no Authorization" in out
+    assert "GET /simple/pkg-a/   no Authorization     -> 401" in out
     assert dict(os.environ) == before
 
 

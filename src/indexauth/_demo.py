@@ -1,24 +1,31 @@
-"""`indexauth demo`: a password-protected index on 127.0.0.1 and the real adapter against it.
+"""`indexauth demo`: a password-protected index on 127.0.0.1, the real adapter and `check` against it.
 
 It needs no network and no keyring: the server runs in this process, the
 credentials go into a temporary indexauth store (as `indexauth login` would
-write them) or the environment, and the keyring and netrc are turned off.
-Nothing it prints holds the demo password.
+write them), and keyring, netrc and your own stored logins are turned off.
+It shows lazy and eager authentication, then the five failures indexauth
+tells apart, each with `indexauth check`'s exit code and the error's first
+line, in under 40 lines. Nothing it prints holds the demo password.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import io
+import json
+import logging
 import os
 import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from ._models import Index
 from ._store import Store
+from ._urls import service_names
 
 __all__ = ["run_demo"]
 
@@ -26,7 +33,12 @@ USER = "demo"
 
 
 class _Server:
-    """A tiny index: `/simple/...` wants Basic demo:<password>; it logs what it saw."""
+    """A tiny index that wants Basic demo:<password>; it logs what it saw.
+
+    - `/simple/`: 401 to anything else (most servers);
+    - `/forbidden/simple/`: 401 when anonymous, 403 to a wrong password (pypiserver, Nexus);
+    - `/gitlab/simple/`: 404 when anonymous, as GitLab answers for a private project.
+    """
 
     def __init__(self, password: str) -> None:
         self.password = password
@@ -43,12 +55,18 @@ class _Server:
                 auth = self.headers.get("Authorization")
                 user = _basic_user(auth)
                 shown = "no Authorization" if auth is None else f"Basic, user {user!r}"
-                ok = auth == _basic(USER, server.password)
-                status = 200 if ok else 401
-                server.seen.append((self.path, f"{shown:<24} -> {status}"))
-                body = b"<html><body>a package page</body></html>" if ok else b"who are you?"
+                if auth == _basic(USER, server.password):
+                    status = 200
+                elif auth is None and self.path.startswith("/gitlab/"):
+                    status = 404
+                elif auth is not None and self.path.startswith("/forbidden/"):
+                    status = 403
+                else:
+                    status = 401
+                server.seen.append((self.path, f"{shown:<20} -> {status}"))
+                body = b"<html><body>a package page</body></html>" if status == 200 else b"no"
                 self.send_response(status)
-                if not ok:
+                if status == 401:
                     self.send_header("WWW-Authenticate", 'Basic realm="indexauth demo"')
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(body)))
@@ -57,7 +75,8 @@ class _Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/simple/"
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{self.base}/simple/"
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -102,6 +121,45 @@ def _environ(**values: str | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def _quiet_log() -> Iterator[None]:
+    # The adapter logs each diagnosis as a warning; the demo prints its own lines.
+    log = logging.getLogger("indexauth")
+    handler, propagate = logging.NullHandler(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+
+def _check(argv: list[str]) -> tuple[int, dict[str, Any]]:
+    """`indexauth check ARGV --json` in this process: its exit code and report."""
+    from ._cli import main  # noqa: PLC0415 - the CLI imports this module lazily too
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", *argv, "--keyring-provider", "disabled", "--json"])
+    try:
+        report = json.loads(out.getvalue())
+    except ValueError:
+        report = {"detail": (err.getvalue().strip() or "no output").splitlines()[0]}
+    return code, report
+
+
+# The five failures: (label, path under the server, --username, stored password, exit code,
+# error class, why). The exit codes are `indexauth check`'s (docs/cli.md).
+_FAILURES = (
+    ("missing", "/simple/", None, None, 3, "MissingCredentialsError", "nothing stored, 401"),
+    ("incomplete", "/simple/", USER, None, 4, "IncompleteCredentialsError", "a username only"),
+    ("rejected", "/simple/", None, "wrong", 5, "CredentialsRejectedError", "wrong password, 401"),
+    ("forbidden", "/forbidden/simple/", None, "wrong", 6, "ForbiddenError", "403, as Nexus says"),
+    ("404", "/gitlab/simple/", None, None, 3, "MissingCredentialsError", "GitLab's 404: log in"),
+)
+
+
 def run_demo() -> int:  # noqa: PLR0915 - a script, read top to bottom
     """Run the walk-through, printing each step; 0 when every step behaved as described."""
     try:
@@ -109,97 +167,80 @@ def run_demo() -> int:  # noqa: PLR0915 - a script, read top to bottom
     except ImportError:
         print(
             "indexauth: error: the demo uses the requests adapter, and requests is not installed\n"
-            "  hint: pip install 'indexauth[requests]'"
+            "  hint: pip install 'indexauth[requests]' (from a clone: pip install '.[requests]')"
         )
         return 1
+    from . import diagnosis  # noqa: PLC0415
     from ._requests import IndexAuthAdapter  # noqa: PLC0415
 
     password = secrets.token_urlsafe(12)
     server = _Server(password)
     url = server.url
-    failures = 0
+    failures: list[str] = []
 
     def session(index: Index) -> requests.Session:
         s = requests.Session()
         s.trust_env = False  # a proxy from the environment must not see the local demo
-        s.mount("http://", IndexAuthAdapter([index], keyring_provider="disabled", netrc=False))
+        adapter = IndexAuthAdapter(
+            [index], keyring_provider="disabled", netrc=False, raise_on_failure=False
+        )
+        s.mount("http://", adapter)
         return s
 
-    def get(s: requests.Session, package: str, expect: str) -> None:
-        nonlocal failures
-        print(f"   session.get('{url}{package}/')")
-        error: Exception | None = None
-        try:
-            response = s.get(f"{url}{package}/", timeout=10)
-            result = f"returned {response.status_code}"
-        except requests.RequestException as exc:
-            result, error = f"raised {type(exc).__name__}", exc
+    def get(
+        s: requests.Session, index: Index, package: str, note: str | None = ""
+    ) -> Exception | None:
+        response = s.get(f"{index.url}{package}/", timeout=10)
         for path, line in server.drain():
-            print(f"     server saw GET {path:<22} {line}")
-        if error is not None:
-            print(f"   {result}:")
-            for line in str(error).splitlines():
-                print(f"     {line}")
-        if not result.endswith(expect):
-            failures += 1
-            print(f"   !! expected it to {'return' if expect.isdigit() else 'raise'} {expect}")
-        elif result.startswith("returned"):
-            print(f"   {result}")
+            if note is not None:
+                print(f"   GET {path:<16} {line}  {note}".rstrip())
+                note = ""
+        return diagnosis(response)
 
     with (
         tempfile.TemporaryDirectory(prefix="indexauth-demo-") as data,
-        _environ(
-            INDEXAUTH_DATA_DIR=data,
-            INDEXAUTH_INDEX_DEMO_USERNAME=None,
-            INDEXAUTH_INDEX_DEMO_PASSWORD=None,
-            UV_INDEX_DEMO_USERNAME=None,
-            UV_INDEX_DEMO_PASSWORD=None,
-        ),
+        _environ(INDEXAUTH_DATA_DIR=data, NETRC=os.path.join(data, "no-netrc")),
+        _quiet_log(),
     ):
         try:
-            print(f"indexauth demo: a password-protected index at {url} (user {USER!r})")
-            print(
-                "Nothing leaves this machine; your keyring, netrc and stored logins are not used."
-            )
+            names = ", ".join(repr(name) for name in service_names(url))
+            print(f"indexauth demo: a protected index at {url} (user {USER!r}), offline;")
+            print("your keyring, netrc and stored logins are not used. keyring would be asked,")
+            print(f"in this order: {names}")
             print()
-            print("1. Lazy authentication (authenticate='auto', the default)")
-            print(f"   $ indexauth login {url} --username {USER} --password-stdin")
+            print(f"1. Lazy (authenticate='auto'), after `indexauth login {url} -u {USER}`:")
             Store().put(url, USER, password)
-            print("     (done for you, into a temporary indexauth store)")
-            print(f"   adapter = IndexAuthAdapter([Index('{url}', name='demo')])")
-            lazy = session(Index(url, name="demo"))
-            get(lazy, "demo-package", "200")
-            print("   The first request went out without credentials; on the 401 indexauth looked")
-            print("   them up once and retried. From now on it sends them up front:")
-            get(lazy, "other-package", "200")
-            print()
-            print("2. Eager authentication (authenticate='always')")
-            print(f"   adapter = IndexAuthAdapter([Index('{url}', authenticate='always')])")
-            get(session(Index(url, name="demo", authenticate="always")), "demo-package", "200")
-            print(
-                "   No anonymous request at all: use this for GitLab, Artifactory or Nexus, which"
-            )
-            print("   otherwise answer from PyPI or with 404.")
-            print()
-            print("3. Missing credentials")
-            print(f"   $ indexauth logout {url}")
+            lazy = Index(url)
+            lazy_session = session(lazy)
+            get(lazy_session, lazy, "pkg-a", "(challenged: one lookup, one retry)")
+            get(lazy_session, lazy, "pkg-b", "(sent up front from now on)")
+            print("2. Eager (authenticate='always'): no anonymous request, for GitLab or Nexus")
+            eager = Index(url, authenticate="always")
+            get(session(eager), eager, "pkg-a")
             Store().remove(url)
-            get(session(Index(url, name="demo")), "demo-package", "MissingCredentialsError")
             print()
-            print("4. Rejected credentials")
-            print(
-                "   $ export INDEXAUTH_INDEX_DEMO_USERNAME=demo INDEXAUTH_INDEX_DEMO_PASSWORD=wrong"
-            )
-            with _environ(
-                INDEXAUTH_INDEX_DEMO_USERNAME=USER,
-                INDEXAUTH_INDEX_DEMO_PASSWORD="wrong",  # noqa: S106 - wrong on purpose
-            ):
-                get(session(Index(url, name="demo")), "demo-package", "CredentialsRejectedError")
+            print("3. The five failures, as `indexauth check URL` reports them (exit code, first line):")
+            for label, path, username, stored, code, cls, why in _FAILURES:
+                index_url = server.base + path
+                if stored is not None:
+                    Store().put(index_url, USER, stored)
+                argv = [index_url] + (["--username", username] if username else [])
+                print(f"   {label} ({why}): $ indexauth check {' '.join(argv)}")
+                index = Index(index_url, username=username)
+                error = get(session(index), index, "pkg", None)
+                got, report = _check(argv)
+                server.drain()
+                name = type(error).__name__ if error is not None else "no error"
+                print(f"     exit {got}, {name}: {report.get('detail', '')}")
+                if got != code or name != cls:
+                    failures.append(f"{label}: expected exit {code} and {cls}")
+                if stored is not None:
+                    Store().remove(index_url)
             print()
-            print("Next: `indexauth login URL` for your own index, then `indexauth check URL`.")
+            print("Next: `indexauth login URL` for your own index, then `indexauth check URL`;")
+            print("each error's hint links to its section of docs/errors.md.")
         finally:
             server.stop()
-    if failures:
-        print(f"indexauth: error: {failures} step(s) did not behave as described")
-        return 1
-    return 0
+    for failure in failures:
+        print(f"indexauth: error: the demo did not behave as described: {failure}")
+    return 1 if failures else 0

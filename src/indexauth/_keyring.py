@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from typing import Any, Literal, get_args
 
@@ -161,19 +162,34 @@ class KeyringCommandSource:
     eager = False
     provider = "subprocess"
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, executable: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        executable: str | None = None,
+        interpreter: str | None = None,
+    ) -> None:
         self.timeout = timeout
         self._executable = executable
+        # A parent's Python (global mode carried into a child): its keyring, in one run.
+        self._interpreter = interpreter
 
     def executable(self) -> str | None:
         """The `keyring` command that is run, or `None` when it is not on PATH."""
+        if self._interpreter is not None:
+            return self._interpreter
         return self._executable or shutil.which("keyring")
 
     def describe(self) -> str:
         """`(subprocess, /path/to/keyring)`, for messages."""
+        if self._interpreter is not None:
+            return f"(subprocess, keyring of the parent Python {self._interpreter})"
         return f"(subprocess, {self.executable() or 'not on PATH'})"
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        if self._interpreter is not None:
+            label = f"parent Python {self._interpreter}"
+            return self._find_in_one_run(self._interpreter, label, target, username, record)
         exe = self.executable()
         if exe is None:
             record(self.name, "(subprocess)", username, "failed: no `keyring` command on PATH")
@@ -266,6 +282,9 @@ class KeyringCommandSource:
                 f"the Python behind {exe} could not run keyring: {last}",
                 hint=f"run `{shown}` yourself to see the whole error",
             ) from None
+        if answer.get("nomodule") and self._interpreter is not None:
+            record(self.name, where, username, "keyring is not installed there")
+            return None
         for service in services[: max(tried - 1, 0)]:
             record(self.name, f"(subprocess) service {service!r}", username, "not found")
         last_where = f"(subprocess) service {services[tried - 1]!r}" if tried else where
@@ -305,7 +324,11 @@ class KeyringCommandSource:
 _ONE_RUN = """
 import json, sys
 request = json.loads(sys.argv[1])
-import keyring, keyring.errors
+try:
+    import keyring, keyring.errors
+except ImportError as exc:
+    sys.stdout.write(json.dumps({"tried": 0, "nomodule": str(exc)}))
+    sys.exit(0)
 tried = 0
 out = {}
 for service in request["services"]:
@@ -414,11 +437,25 @@ def keyring_source(
         )
     if provider == "disabled":
         return None
+    parent = _parent_python()
     if provider == "import":
+        if parent is not None and importlib.util.find_spec("keyring") is None:
+            return KeyringCommandSource(timeout=timeout, interpreter=parent)
         return KeyringImportSource(timeout=timeout)
     if provider == "subprocess":
-        return KeyringCommandSource(timeout=timeout)
+        command = KeyringCommandSource(timeout=timeout)
+        if command.executable() is None and parent is not None:
+            return KeyringCommandSource(timeout=timeout, interpreter=parent)
+        return command
     if importlib.util.find_spec("keyring") is not None:
         return KeyringImportSource(timeout=timeout)
+    if parent is not None:
+        return KeyringCommandSource(timeout=timeout, interpreter=parent)
     command = KeyringCommandSource(timeout=timeout)
     return command if command.executable() else None
+
+
+def _parent_python() -> str | None:
+    """In a child that global mode was carried into, the parent's Python, whose keyring it uses."""
+    startup = sys.modules.get("_indexauth_startup")  # loaded whenever global mode is on
+    return getattr(startup, "carried", None)

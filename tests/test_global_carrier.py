@@ -1,0 +1,265 @@
+"""The carrier: global mode in a child Python that has no indexauth of its own.
+
+A bare venv (no pip, no indexauth) plays the child. Its environment is what a
+parent with `INDEXAUTH=1` hands down: the carrier directory first on
+`PYTHONPATH` and `_INDEXAUTH_CARRIER` naming the parent's interpreter and
+import path. The carrier used is the source tree's, and the "parent path" is
+the source tree plus a directory holding a package that only the parent has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TESTS, KeyringStore
+
+CARRIER = ROOT / "src" / "_indexauth_carrier"
+SRC = ROOT / "src"
+
+# What a child reports about itself.
+PROBE = """
+import json, os, sys
+try:
+    import parentonly
+    parent_only = True
+except ImportError:
+    parent_only = False
+startup = sys.modules.get("_indexauth_startup")
+print(json.dumps({
+    "modules": sorted(m for m in sys.modules if "indexauth" in m or m == "sitecustomize"),
+    "path": sys.path,
+    "parentonly": parent_only,
+    "watching": getattr(startup, "_watching", None),
+    "carried": getattr(startup, "carried", None),
+    "own": os.environ.get("OWN_SITECUSTOMIZE_RAN"),
+    "pythonpath": os.environ.get("PYTHONPATH"),
+    "var": os.environ.get("_INDEXAUTH_CARRIER"),
+}))
+"""
+
+
+@pytest.fixture(scope="session")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with nothing installed, not even pip: its python is the child."""
+    path = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    return path / "bin" / "python"
+
+
+@pytest.fixture(name="parent_path")
+def fixture_parent_path(tmp_path: Path) -> list[str]:
+    """The parent's import path: indexauth (the source tree), its dependencies, and `parentonly`."""
+    other = tmp_path / "parent-site"
+    (other / "parentonly").mkdir(parents=True)
+    (other / "parentonly" / "__init__.py").write_text("", "utf-8")
+    return [str(SRC), str(other), sysconfig.get_path("purelib")]
+
+
+def carried_env(parent_path: list[str], **extra: str | None) -> dict[str, str]:
+    """The environment a parent with INDEXAUTH=1 hands to its children, plus *extra*."""
+    env: dict[str, str | None] = {
+        **os.environ,
+        "INDEXAUTH": "1",
+        "PYTHONPATH": str(CARRIER),
+        "_INDEXAUTH_CARRIER": os.pathsep.join([sys.executable, *parent_path]),
+    }
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run(python: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """*python* ARGV, its output as text."""
+    return subprocess.run(
+        [str(python), *argv], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def probe(python: Path, env: dict[str, str], *flags: str) -> dict[str, object]:
+    """What the child sees, from PROBE; the child must say nothing on stderr."""
+    done = run(python, env, *flags, "-c", PROBE)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_child_gets_global_mode_and_nothing_else(bare: Path, parent_path: list[str]) -> None:
+    """The hook is installed from the parent's indexauth; no other parent package is importable."""
+    seen = probe(bare, carried_env(parent_path))
+    assert seen["watching"] is True
+    assert seen["carried"] == sys.executable
+    assert seen["modules"] == ["_indexauth_startup"]
+    assert seen["parentonly"] is False
+    path = seen["path"]
+    assert isinstance(path, list)
+    assert not any(p in path for p in [*parent_path, str(CARRIER)])
+    # Grandchildren get the same carrier, pointing at the same parent.
+    assert seen["pythonpath"] == str(CARRIER)
+    assert seen["var"] == os.pathsep.join([sys.executable, *parent_path])
+
+
+def test_child_imports_indexauth_from_the_parent(bare: Path, parent_path: list[str]) -> None:
+    """`import indexauth` works in the child and comes from the parent's path."""
+    done = run(bare, carried_env(parent_path), "-c", "import indexauth; print(indexauth.__file__)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(SRC / "indexauth" / "__init__.py")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "", None])
+def test_off_adds_nothing(bare: Path, parent_path: list[str], value: str | None) -> None:
+    """INDEXAUTH unset or false in the child: it sees exactly what it would without the carrier."""
+    without = probe(bare, {**os.environ, "PYTHONPATH": ""})
+    seen = probe(bare, carried_env(parent_path, INDEXAUTH=value))
+    assert seen == {**without, "pythonpath": None}
+    assert seen["modules"] == []
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_childs_own_sitecustomize_and_pth_still_run(
+    bare: Path, parent_path: list[str], tmp_path: Path, on: bool
+) -> None:
+    """The child's own sitecustomize (next on sys.path) and its .pth files run, on or off."""
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text(
+        "import os\nos.environ['OWN_SITECUSTOMIZE_RAN'] = __file__\n", "utf-8"
+    )
+    site = Path(run(bare, dict(os.environ), "-c", "import site; print(site.getsitepackages()[0])")
+                .stdout.strip())
+    (site / "zz_carrier_probe.pth").write_text(
+        "import os; os.environ.get('CARRIER_PTH_PROBE') and print('pth ran')\n", "utf-8"
+    )
+    env = carried_env(
+        parent_path,
+        INDEXAUTH="1" if on else "0",
+        PYTHONPATH=os.pathsep.join([str(CARRIER), str(own)]),
+        CARRIER_PTH_PROBE="1",
+    )
+    done = run(bare, env, "-c", PROBE)
+    assert done.returncode == 0, done.stderr
+    *pth, result = done.stdout.splitlines()
+    seen = json.loads(result)
+    # As often as without the carrier (a venv's lib64 link makes CPython read it twice).
+    without = run(bare, {**os.environ, "CARRIER_PTH_PROBE": "1", "PYTHONPATH": ""}, "-c", "pass")
+    assert pth and pth == without.stdout.splitlines()
+    assert seen["own"] == str(own / "sitecustomize.py")
+    assert seen["modules"] == (["_indexauth_startup", "sitecustomize"] if on else ["sitecustomize"])
+    assert seen["pythonpath"] == (env["PYTHONPATH"] if on else str(own))
+
+
+@pytest.mark.parametrize("flag", ["-I", "-E"])
+def test_isolated_and_ignore_environment_are_honoured(
+    bare: Path, parent_path: list[str], flag: str
+) -> None:
+    """`-I`/`-E` ignore PYTHONPATH: the carrier never runs there."""
+    seen = probe(bare, carried_env(parent_path), flag)
+    assert seen["modules"] == []
+    assert seen["watching"] is None
+
+
+def test_parent_environment_gone_is_one_line(bare: Path, tmp_path: Path) -> None:
+    """The parent's indexauth cannot be found: one line on stderr, the child runs on."""
+    done = run(bare, carried_env([str(tmp_path / "gone")]), "-c", "print('ran')")
+    assert done.returncode == 0
+    assert done.stdout == "ran\n"
+    assert done.stderr.count("\n") == 1
+    assert "could not be carried: indexauth is no longer in the environment" in done.stderr
+    assert str(bare) in done.stderr
+
+
+def test_broken_hook_is_one_line(bare: Path, tmp_path: Path) -> None:
+    """The parent's start-up module fails to import: one line, the child runs on without it."""
+    broken = tmp_path / "broken"
+    shutil.copytree(SRC / "indexauth", broken / "indexauth")
+    (broken / "_indexauth_startup.py").write_text("raise RuntimeError('simulated')\n", "utf-8")
+    done = run(bare, carried_env([str(broken)]), "-c", "import sys; print(sorted(sys.modules).count('indexauth'))")
+    assert done.returncode == 0
+    assert done.stdout == "0\n"
+    assert done.stderr.count("\n") == 1
+    assert "could not be carried: RuntimeError: simulated" in done.stderr
+
+
+def _old_python() -> str | None:
+    """A Python older than 3.10 on this machine (pyenv's or the system's), if there is one."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    found = sorted(pyenv.glob("3.[6-9].*/bin/python")) + sorted(Path("/usr/bin").glob("python3.[6-9]"))
+    return str(found[-1]) if found else None
+
+
+def test_unsupported_python_one_line_only_in_pip(parent_path: list[str]) -> None:
+    """Python < 3.10: silent, except one line once the process loads pip's network session."""
+    old = _old_python()
+    if old is None:
+        pytest.skip("no Python older than 3.10 on this machine")
+    env = carried_env(parent_path)
+    quiet = run(Path(old), env, "-c", "import sys; print('sitecustomize' in sys.modules)")
+    assert quiet.returncode == 0, quiet.stderr
+    assert (quiet.stdout, quiet.stderr) == ("False\n", "")
+    has_pip = run(Path(old), dict(os.environ), "-c", "import pip").returncode == 0
+    if not has_pip:
+        pytest.skip(f"{old} has no pip")
+    done = run(Path(old), env, "-c", "import pip._internal.network.session; import pip._internal.network.session")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "not carried into Python 3." in done.stderr
+    assert "needs 3.10 or later" in done.stderr
+
+
+def test_parent_hook_sets_the_carrier(parent_path: list[str]) -> None:
+    """INDEXAUTH=1 in a process with indexauth: its children get the carrier; unset: nothing."""
+    show = "import os; print(os.environ.get('PYTHONPATH')); print(os.environ.get('_INDEXAUTH_CARRIER'))"
+    done = run(Path(sys.executable), {**os.environ, "INDEXAUTH": "1", "PYTHONPATH": str(TESTS)}, "-c", show)
+    pythonpath, var = done.stdout.splitlines()
+    carrier = Path(sysconfig.get_path("purelib")) / "_indexauth_carrier"
+    assert pythonpath == os.pathsep.join([str(carrier), str(TESTS)])
+    assert var.split(os.pathsep)[0] == sys.executable
+    assert str(SRC) in var.split(os.pathsep)  # the editable install's indexauth
+    done = run(Path(sys.executable), {**os.environ, "PYTHONPATH": str(TESTS)}, "-c", show)
+    assert done.stdout.splitlines() == [str(TESTS), "None"]
+
+
+def test_grandchild_still_carried_from_the_first_parent(bare: Path, parent_path: list[str]) -> None:
+    """A carried child starting another Python passes the same carrier on."""
+    code = f"import subprocess, sys; sys.exit(subprocess.run([{str(bare)!r}, '-c', {PROBE!r}]).returncode)"
+    done = run(bare, carried_env(parent_path), "-c", code)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["watching"] is True
+    assert seen["carried"] == sys.executable
+    assert seen["parentonly"] is False
+
+
+def test_keyring_through_the_parent_python(bare: Path, parent_path: list[str], kr: KeyringStore) -> None:
+    """No keyring module in the child: the parent's Python looks up, with the backend the user chose."""
+    url = "https://private.example/simple/"
+    kr.set(url, "alice", "pw-a")
+    code = (
+        "import importlib.util, json\n"
+        "from indexauth import _keyring\n"
+        "from indexauth._models import Index\n"
+        "from indexauth._resolver import Resolver\n"
+        "from indexauth._sources import Target\n"
+        "assert importlib.util.find_spec('keyring') is None\n"
+        f"index = Index({url!r})\n"
+        "out = {}\n"
+        "for provider in ('auto', 'import', 'subprocess'):\n"
+        "    source = _keyring.keyring_source(provider)\n"
+        "    found = Resolver([source]).lookup(Target(index, index.realm)).credentials\n"
+        "    out[provider] = [source.describe(), found.username, found.password == 'pw-a']\n"
+        "print(json.dumps(out))\n"
+    )
+    # No `keyring` command anywhere on PATH: only the parent's Python has keyring.
+    env = carried_env(parent_path, PATH="/usr/bin:/bin", PYTHONPATH=os.pathsep.join([str(CARRIER), str(TESTS)]))
+    done = run(bare, env, "-c", code)
+    assert done.returncode == 0, done.stderr
+    label = f"(subprocess, keyring of the parent Python {sys.executable})"
+    assert json.loads(done.stdout) == {p: [label, "alice", True] for p in ("auto", "import", "subprocess")}
+    assert kr.pids() and os.getpid() not in kr.pids()
