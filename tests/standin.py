@@ -27,28 +27,27 @@ import sys
 import time
 from pathlib import Path
 
-STATE = Path(os.environ["STANDIN_HOME"]) / Path(sys.argv[0]).name
-
 
 def main() -> int:
     """Behave as the state directory says; see the module docstring."""
+    state = Path(os.environ["STANDIN_HOME"]) / Path(sys.argv[0]).name
     stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-    with (STATE / "calls").open("a") as calls:
+    with (state / "calls").open("a") as calls:
         # One short write per call with O_APPEND: concurrent calls never interleave.
         calls.write(json.dumps({"argv": sys.argv[1:], "stdin": stdin}) + "\n")
-    number = len((STATE / "calls").read_text().splitlines())
-    if (STATE / "hang").exists():
+    number = len((state / "calls").read_text().splitlines())
+    if (state / "hang").exists():
         time.sleep(600)
-    fail_from = STATE / "fail-from"
-    if (STATE / "fail").exists() and number >= (int(fail_from.read_text()) if fail_from.exists() else 1):
-        sys.stderr.write((STATE / "fail").read_text())
-        status = STATE / "status"
+    fail_from = state / "fail-from"
+    if (state / "fail").exists() and number >= (int(fail_from.read_text()) if fail_from.exists() else 1):
+        sys.stderr.write((state / "fail").read_text())
+        status = state / "status"
         return int(status.read_text()) if status.exists() else 1
-    if (STATE / "empty").exists():
+    if (state / "empty").exists():
         return 0
-    tokens = (STATE / "tokens").read_text().split()
+    tokens = (state / "tokens").read_text().split()
     token = tokens[min(number, len(tokens)) - 1]
-    helper = STATE / "helper"
+    helper = state / "helper"
     if not helper.exists():
         print(token)
         return 0
@@ -58,8 +57,8 @@ def main() -> int:
     json.loads(stdin)["uri"]  # a helper that is not given a URI fails as a real one would
     name, template = helper.read_text().splitlines()[:2]
     answer: dict[str, object] = {"headers": {name: [template.format(token=token)]}}
-    if (STATE / "expires").exists():
-        times = (STATE / "expires").read_text().split()
+    if (state / "expires").exists():
+        times = (state / "expires").read_text().split()
         answer["expires"] = times[min(number, len(times)) - 1]
     print(json.dumps(answer))
     return 0
