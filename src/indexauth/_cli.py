@@ -54,6 +54,7 @@ from ._resolver import Resolver
 from ._sources import Target
 from ._store import Store, StoreError, service_key
 from ._urls import UrlError, is_loopback, realm_of, redact, service_names, split_url
+from ._uvstore import UvStoreError, read_uv_store, uv_credentials_path
 from ._version import __version__
 
 __all__ = ["EXIT_CODES", "CliError", "ConfiguredIndex", "configured_indexes", "main"]
@@ -811,6 +812,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     except StoreError as exc:
         store_info["entries"] = None
         store_info["problem"] = f"{exc.message} ({exc.hint})"
+    uv_path = uv_credentials_path()
+    uv_info: dict[str, Any] = {"path": str(uv_path), "exists": uv_path.exists(), "problem": None}
+    try:
+        uv_entries = read_uv_store(uv_path)
+        uv_info["entries"] = None if uv_entries is None else len(uv_entries)
+    except UvStoreError as exc:
+        uv_info["entries"] = None
+        uv_info["problem"] = f"{exc}; indexauth skips it"
     hooks = [d / "indexauth.pth" for d in _site_dirs()]
     hook = next((p for p in hooks if p.exists()), None)
     gate = os.environ.get("INDEXAUTH")
@@ -828,6 +837,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         ],
         "keyring": {"provider": provider, "backend": backend},
         "store": store_info,
+        "uv_store": uv_info,
         "hook": {
             "installed": hook is not None,
             "path": str(hook if hook is not None else hooks[0]),
@@ -860,6 +870,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows: list[tuple[str, str]] = [
         ("keyring", f"{provider} ({backend})"),
         ("store", f"{store_info['path']} ({store_line})"),
+        ("uv store", f"{uv_info['path']} ({_uv_line(uv_info)})"),
         (
             "hook",
             f"{'installed' if hook_info['installed'] else 'not installed'}: {hook_info['path']}",
@@ -875,7 +886,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     _out(_table(rows))
     if store_info["problem"]:
         _warn(store_info["problem"])
+    if uv_info["problem"]:
+        _warn(uv_info["problem"])
     return 0
+
+
+def _uv_line(info: dict[str, Any]) -> str:
+    if info["problem"]:
+        return "unreadable"
+    if not info["exists"]:
+        return "no file: `uv auth login` writes it"
+    return f"{info['entries']} credential(s), read only"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from ._programs import ProgramSource
 from ._resolver import Resolver
 from ._sources import EnvSource, IndexUrlSource, NetrcSource, Source
 from ._store import StoreSource
+from ._uvstore import UvStoreSource
 
 __all__ = ["build_authenticator", "coerce_indexes"]
 
@@ -64,7 +65,8 @@ def build_authenticator(
         ProgramSource("credential helper", timeout=keyring_timeout, clock=clock),
     ]
     if store:
-        sources.append(StoreSource())
+        # uv's store is read right after indexauth's own: one `store=` switch for both.
+        sources += [StoreSource(), UvStoreSource()]
     if netrc:
         sources.append(NetrcSource())
     keyring = keyring_source(keyring_provider, timeout=keyring_timeout)

@@ -39,7 +39,7 @@ from ._hints import missing_hint, rejected_hint, unreplayable_hint
 from ._models import Credentials, Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
-from ._urls import Realm, UrlError, realm_of, redact, split_url
+from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
 __all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
 
@@ -144,7 +144,9 @@ class Authenticator:
         realm = _realm(scheme, authority)
         if realm is None:
             return None
-        path = rest[cut:].partition("?")[0].partition("#")[0] or "/"
+        path = effective_path(rest[cut:].partition("?")[0].partition("#")[0] or "/")
+        if path is None:
+            return None  # a path servers read differently: no credentials at all
         return Target(self._best(realm, path), realm, url)
 
     def _match_slowly(self, url: str) -> Target | None:
@@ -153,7 +155,10 @@ class Authenticator:
             realm = realm_of(parts)
         except UrlError:
             return None
-        return Target(self._best(realm, parts.path or "/"), realm, url)
+        path = effective_path(parts.path or "/")
+        if path is None:
+            return None
+        return Target(self._best(realm, path), realm, url)
 
     def _best(self, realm: Realm, path: str) -> Index | None:
         """The index with the longest root that covers *path* in whole segments."""

@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 __all__ = [
     "Realm",
     "UrlError",
+    "effective_path",
     "is_path_prefix",
     "realm_of",
     "redact",
@@ -136,6 +137,61 @@ def is_path_prefix(root: str, path: str) -> bool:
     True
     """
     return not root or path == root or path.startswith(root + "/")
+
+
+_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+# What some server decodes or reads as a segment separator, though RFC 3986 does not.
+_OTHER_SEPARATORS = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
+
+
+def effective_path(path: str) -> str | None:
+    """The path a server that removes dot segments serves for *path*, or `None` when unclear.
+
+    Credentials are matched on this path, so `/a/simple/%2e%2e/%2e%2e/b/` is
+    `/b/`, not a path under `/a`. RFC 3986 dot-segment removal, with `%2e` read
+    as `.`. When a dot segment meets an encoded slash or backslash (`%2f`, `%5c`,
+    `\\`), or hides behind `;params` (`..;`, which Tomcat reads as `..`), servers
+    disagree about the path, so the answer is `None`: send no credentials. The
+    same for a dot segment with an empty segment (`//`), which some servers merge.
+
+    >>> effective_path("/a/simple/%2e%2e/%2E./b/x.whl")
+    '/b/x.whl'
+    >>> effective_path("/a/simple/pkg/") == "/a/simple/pkg/"
+    True
+    >>> effective_path("/a/simple/..%2f..%2fb/") is None
+    True
+    """
+    if "/." not in path and "%" not in path and "\\" not in path:
+        return path  # no dot segment can hide here: the common case costs three scans
+    decoded = _ENCODED_DOT.sub(".", path)
+    loose = _OTHER_SEPARATORS.sub("/", decoded)
+    segments = loose.split("/")
+    if any(";" in segment and _is_dot(segment.partition(";")[0]) for segment in segments):
+        return None
+    if not any(_is_dot(segment) for segment in segments):
+        return path  # encoded slashes alone cannot climb out of the root
+    if loose != decoded or "//" in decoded:
+        return None  # `a//..` is `a/` to RFC 3986, `/` to a server that merges slashes
+    return _remove_dot_segments(decoded)
+
+
+def _is_dot(segment: str) -> bool:
+    return segment in (".", "..")
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path."""
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    out: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    if segments and _is_dot(segments[-1]):
+        out.append("")  # `/a/b/..` is `/a/`: the directory, with its slash
+    return "/" + "/".join(out)
 
 
 def _toggle_slash(url: str) -> str:
