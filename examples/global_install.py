@@ -1,7 +1,9 @@
 """Global mode from code: what `INDEXAUTH=1` does at start-up, for this process only.
 
-Sessions created between `install()` and `uninstall()` authenticate to the
-indexes of the global configuration (see docs/global.md).
+Between `install()` and `uninstall()`, every requests adapter and httpx
+transport sends through indexauth, for the indexes of the global
+configuration (see docs/global.md). Nothing the program built is replaced:
+the session keeps its own `HTTPAdapter`; its `send` is what is instrumented.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import indexauth
 
 indexauth.install()
 try:
-    session = requests.Session()  # its own adapters are now wrapped
-    print(type(session.adapters["https://"]).__name__)  # IndexAuthAdapter
+    session = requests.Session()
+    adapter = session.adapters["https://"]
+    print(type(adapter).__name__, hasattr(type(adapter).send, "__wrapped__"))  # HTTPAdapter True
 finally:
-    indexauth.uninstall()  # puts back exactly what install() replaced
-print(type(requests.Session().adapters["https://"]).__name__)  # HTTPAdapter
+    indexauth.uninstall()  # removes exactly the wrappers install() applied
+adapter = requests.Session().adapters["https://"]
+print(type(adapter).__name__, hasattr(type(adapter).send, "__wrapped__"))  # HTTPAdapter False

@@ -1,4 +1,4 @@
-"""indexauth's start-up hook: with `INDEXAUTH=1`, patch pip, requests and httpx on import.
+"""indexauth's start-up hook: with `INDEXAUTH=1`, instrument pip, requests and httpx on import.
 
 `indexauth.pth` (and `indexauth.start` on Python 3.15+) call `install()` at
 every interpreter start. Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`, it
@@ -6,7 +6,7 @@ returns at once (the `.pth` line checks the same values itself, so with
 `INDEXAUTH=0` this module is not even imported; keep the two in step).
 Otherwise it puts one small finder at the front of `sys.meta_path` that
 notices when a watched module finishes importing and only then imports
-`indexauth._patch` to patch it. It may run twice in one start
+`indexauth._patch` (and wrapt) to instrument it. It may run twice in one start
 (a site directory seen twice) and never raises: a failure is one warning on
 stderr and the program runs as if indexauth were not there.
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CARRIER", "carried", "carry", "enabled", "install", "unwatch", "watch"]
 
-# The modules whose classes indexauth patches; the hook fires when each finishes executing.
+# The modules whose classes indexauth instruments; the hook fires when each finishes executing.
 WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 # Names the parent interpreter and its import path for the carrier (`_indexauth_carrier/`).

@@ -10,7 +10,7 @@ import pytest
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 # What each example prints when it worked; by default, a 200 from its own server.
-SHOWS = {"global_install.py": "IndexAuthAdapter\nHTTPAdapter"}
+SHOWS = {"global_install.py": "HTTPAdapter True\nHTTPAdapter False"}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("[!_]*.py")))

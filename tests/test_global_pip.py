@@ -282,8 +282,8 @@ def test_unset_leaves_pip_alone(venv: Path, env: Env, front: Front) -> None:
     env["INDEXAUTH"] = None
     probe = (
         "import sys, pip._internal.network.session as s, requests;"
-        "print(sorted(m for m in sys.modules if 'indexauth' in m),"
-        " [hasattr(c.__init__, '__wrapped__') for c in (s.PipSession, requests.Session)])"
+        "print(sorted(m for m in sys.modules if 'indexauth' in m or m == 'wrapt'),"
+        " [hasattr(c.send, '__wrapped__') for c in (s.PipSession, requests.adapters.HTTPAdapter)])"
     )
     done = run(venv, env, "-c", probe)
     assert done.stdout.strip() == "[] [False, False]", output(done)
@@ -347,8 +347,9 @@ def test_duplicate_site_dir_is_idempotent(venv: Path, env: Env, front: Front) ->
     assert done.returncode == 0, output(done)
     last = done.stdout.strip().splitlines()[-1]
     assert last == (
-        "['pip._internal.network.session.PipSession.__init__', "
-        "'pip._internal.network.session.PipSession.mount'] 1"
+        "['pip._vendor.requests.adapters.HTTPAdapter.send', "
+        "'pip._internal.network.session.PipSession.send', "
+        "'pip._internal.network.auth.MultiDomainBasicAuth.__call__'] 1"
     )
 
 
@@ -393,7 +394,7 @@ def test_keyring_backend_making_requests_does_not_loop(
 
 
 def test_requests_session_in_global_mode(venv: Path, env: Env, front: Front) -> None:
-    """A requests.Session authenticates to a configured index; an adapter you mount is yours."""
+    """A requests.Session authenticates to a configured index, through an adapter mounted later too."""
     env.update(
         INDEXAUTH_INDEX_PRIV_URL=front.url("a"),
         INDEXAUTH_INDEX_PRIV_USERNAME="alice",
@@ -409,7 +410,7 @@ def test_requests_session_in_global_mode(venv: Path, env: Env, front: Front) -> 
     )
     done = run(venv, env, "-c", program)
     assert done.returncode == 0, output(done)
-    assert done.stdout.split() == ["IndexAuthAdapter", "200", "HTTPAdapter", "401"]
+    assert done.stdout.split() == ["HTTPAdapter", "200", "HTTPAdapter", "200"]
 
 
 def test_requirements_file_index_url(
@@ -446,3 +447,49 @@ def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) 
     assert done.returncode == 0, output(done)
     assert done.stderr.count("indexauth: the global configuration is ignored") == 1
     assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
+
+
+def _keyring_set_alt(env: Env, service: str, username: str, password: str) -> None:
+    """The real `keyring set`, with keyrings.alt's plaintext backend."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "keyring"), "set", service, username],
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=environ(env),
+    )
+
+
+@pytest.mark.parametrize("provider", ["import", "subprocess"])
+def test_readme_recipe_with_a_username_less_keyring_backend(
+    venv: Path, env: Env, front: Front, provider: str
+) -> None:
+    """The README's pip recipe on keyrings.alt, which cannot look up without a user name:
+    `keyring set URL alice`, then pip with `http://alice@host/...` as its index URL."""
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    url = front.url("a")
+    _keyring_set_alt(env, url, "alice", "pw-a")
+    with_user = url.replace("http://", "http://alice@")
+    done = pip(venv, env, "--keyring-provider", provider, "--index-url", with_user, "demo")
+    assert done.returncode == 0, output(done)
+    assert [h.user for h in front.under("a")][:2] == [None, "alice"]
+    assert "pw-a" not in output(done)
+
+
+def test_username_less_keyring_backend_hint_gives_the_username_forms(
+    venv: Path, env: Env, front: Front
+) -> None:
+    """Without the user name, pip's one warning says the backend could not look and gives the
+    forms a pip user can write (the URL given to pip, config.toml), never `keyring set` again."""
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    url = front.url("a")
+    _keyring_set_alt(env, url, "alice", "pw-a")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "cannot look up without a username" in text
+    assert url.replace("http://", "http://USERNAME@") in text
+    assert "config.toml" in text
+    assert "keyring set" not in text

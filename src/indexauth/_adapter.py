@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import build_authenticator
-from ._driver import drive
+from ._driver import active, drive, running
 from ._exceptions import IndexAuthError, for_driver
 from ._flow import Authenticator, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from requests import PreparedRequest, Response
     from requests.adapters import BaseAdapter
 
-__all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class"]
+__all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class", "send_authenticated"]
 
 ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv way.
 
@@ -79,63 +79,21 @@ class AdapterDriver:
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send *request* through the inner adapter, authenticating as the flow decides."""
-        rewind = _rewinder(request.body)
-        responses: list[Response] = []
 
-        def send(effect: Send) -> int:
-            if effect.retry:
-                _release(responses[-1])
-                if rewind is not None:
-                    rewind()
-            prepared = request
-            if effect.action != "keep":
-                # A shallow copy with its own headers: the caller's request is never
-                # changed, and its cookie jar is not copied on every request.
-                prepared = copy.copy(request)
-                prepared.headers = request.headers.copy()
-                if effect.action == "strip":
-                    prepared.headers.pop("Authorization", None)
-                for name, value in effect.headers:
-                    prepared.headers[name] = value
-            response = self.inner.send(
+        def send_one(prepared: PreparedRequest) -> Response:
+            return self.inner.send(
                 prepared, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )
-            # Redirects and user code see the request as the caller built it,
-            # so a header we added never rides along to another URL.
-            response.request = request
-            responses.append(response)
-            return response.status_code
 
-        try:
-            outcome = drive(
-                self.authenticator.flow(
-                    request.url or "",
-                    has_authorization="Authorization" in request.headers,
-                    replayable=rewind is not None,
-                ),
-                send,
-                self.authenticator.resolver.lookup,
-            )
-        except BaseException:
-            # Whatever went wrong, a challenged response must not pin a pooled connection.
-            for challenged in responses:
-                challenged.close()
-            raise
-        response = responses[-1] if responses else None
-        if response is not None and len(responses) > 1:
-            response.history = [*response.history, *responses[:-1]]
-        error = outcome.error
-        if error is None:
-            assert response is not None  # noqa: S101 - the flow sends before it ends well
-            return response
-        if (outcome.raise_error and self.raise_on_failure) or response is None:
-            if response is not None:
-                _release(response)
-            raise self._failure(error, request, response) from None
-        if outcome.raise_error:
-            self.authenticator.diagnose(error)
-        response.indexauth_error = error  # type: ignore[attr-defined]
-        return response
+        if active():  # an adapter around this one runs the flow already
+            return send_one(request)
+        return send_authenticated(
+            self.authenticator,
+            send_one,
+            request,
+            raise_on_failure=self.raise_on_failure,
+            failure=self._failure,
+        )
 
     def _failure(
         self, error: IndexAuthError, request: PreparedRequest, response: Response | None
@@ -156,8 +114,85 @@ def adapter_class(requests_module: ModuleType) -> type[AdapterDriver]:
     return type(
         "IndexAuthAdapter",
         (AdapterDriver, base),
-        {"__doc__": ADAPTER_DOC, "__module__": "indexauth", "_http_adapter": base},
+        {
+            "__doc__": ADAPTER_DOC,
+            "__module__": "indexauth",
+            "_http_adapter": base,
+            # requests pickles (and deep-copies) an adapter as these attributes:
+            # ours ride along, so an unpickled adapter still authenticates.
+            "__attrs__": [*base.__attrs__, "authenticator", "inner", "raise_on_failure"],
+        },
     )
+
+
+def send_authenticated(
+    authenticator: Authenticator,
+    send_one: Callable[[PreparedRequest], Response],
+    request: PreparedRequest,
+    *,
+    raise_on_failure: bool,
+    failure: Callable[[IndexAuthError, PreparedRequest, Response | None], BaseException],
+) -> Response:
+    """Send *request* with *send_one* (one hop, no auth of its own), authenticating as the flow decides.
+
+    Shared by `IndexAuthAdapter` and global mode's instrumented `HTTPAdapter.send`.
+    """
+    rewind = _rewinder(request.body)
+    responses: list[Response] = []
+
+    def send(effect: Send) -> int:
+        if effect.retry:
+            _release(responses[-1])
+            if rewind is not None:
+                rewind()
+        prepared = request
+        if effect.action != "keep":
+            # A shallow copy with its own headers: the caller's request is never
+            # changed, and its cookie jar is not copied on every request.
+            prepared = copy.copy(request)
+            prepared.headers = request.headers.copy()
+            if effect.action == "strip":
+                prepared.headers.pop("Authorization", None)
+            for name, value in effect.headers:
+                prepared.headers[name] = value
+        response = send_one(prepared)
+        # Redirects and user code see the request as the caller built it,
+        # so a header we added never rides along to another URL.
+        response.request = request
+        responses.append(response)
+        return response.status_code
+
+    with running():
+        try:
+            outcome = drive(
+                authenticator.flow(
+                    request.url or "",
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                authenticator.resolver.lookup,
+            )
+        except BaseException:
+            # Whatever went wrong, a challenged response must not pin a pooled connection.
+            for challenged in responses:
+                challenged.close()
+            raise
+    response = responses[-1] if responses else None
+    if response is not None and len(responses) > 1:
+        response.history = [*response.history, *responses[:-1]]
+    error = outcome.error
+    if error is None:
+        assert response is not None  # noqa: S101 - the flow sends before it ends well
+        return response
+    if (outcome.raise_error and raise_on_failure) or response is None:
+        if response is not None:
+            _release(response)
+        raise failure(error, request, response) from None
+    if outcome.raise_error:
+        authenticator.diagnose(error)
+    response.indexauth_error = error  # type: ignore[attr-defined]
+    return response
 
 
 def _release(response: Response) -> None:

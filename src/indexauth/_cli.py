@@ -622,13 +622,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     if result.username is not None:
         raise CliError(
             f"username {result.username!r} found for {url} but no password",
-            hint=missing_hint(target, result.username),
+            hint=missing_hint(target, result.username, attempts=result.attempts),
             tried=tried,
             code="incomplete",
         )
     raise CliError(
         f"no credentials found for {url}",
-        hint=missing_hint(target, index.username),
+        hint=missing_hint(target, index.username, attempts=result.attempts),
         tried=tried,
         code="missing",
     )

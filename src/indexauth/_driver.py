@@ -1,16 +1,43 @@
-"""The loop every driver runs around the flow: `drive` for sync, `adrive` for async."""
+"""The loop every driver runs around the flow: `drive` for sync, `adrive` for async.
+
+`running()` marks the flow as running in this context, and `active()` asks:
+one driver around another (an `IndexAuthAdapter` around an instrumented
+`HTTPAdapter`, a subclass whose `send` calls `super().send`) then runs the
+flow once, in the outermost one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from ._flow import Flow, Lookup, Outcome, Send
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
 
-__all__ = ["ThreadedLookup", "adrive", "drive"]
+__all__ = ["ThreadedLookup", "active", "adrive", "drive", "running"]
+
+# A context variable, not a thread-local: async tasks each have their own, and
+# a lookup's worker thread runs in a copy of its caller's context.
+_running: contextvars.ContextVar[bool] = contextvars.ContextVar("indexauth_flow", default=False)
+
+
+def active() -> bool:
+    """Whether a flow is already running for the request being sent in this context."""
+    return _running.get()
+
+
+@contextlib.contextmanager
+def running() -> Iterator[None]:
+    """Mark the flow as running in this context until the block ends."""
+    token = _running.set(True)
+    try:
+        yield
+    finally:
+        _running.reset(token)
 
 
 def drive(

@@ -120,6 +120,10 @@ class Authenticator:
             by_realm.setdefault(index.realm, {}).setdefault(index.root, index)
         self._indexes, self._by_realm = indexes, by_realm
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Indexes and sources travel; remembered credentials and realms never do.
+        return (type(self), (self.indexes, self.resolver))
+
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
@@ -329,7 +333,10 @@ class Authenticator:
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
         hint = missing_hint(
-            target, result.username, frozenset(s.name for s in self.resolver.sources)
+            target,
+            result.username,
+            frozenset(s.name for s in self.resolver.sources),
+            result.attempts,
         )
         if result.username is not None and result.credentials is None:
             cls = IncompleteCredentialsError

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ._exceptions import Attempt
 from ._models import env_name
 from ._sources import Target
 
@@ -13,25 +16,55 @@ def _service(target: Target) -> str:
 
 
 def missing_hint(
-    target: Target, username: str | None, sources: frozenset[str] | None = None
+    target: Target,
+    username: str | None,
+    sources: frozenset[str] | None = None,
+    attempts: Sequence[Attempt] = (),
 ) -> str:
-    """How to give credentials for *target*, through the *sources* in the chain (all if `None`)."""
+    """How to give credentials for *target*, through the *sources* in the chain (all if `None`).
+
+    *attempts* is the `tried:` list: no line proposes a step it shows was done.
+    """
     def has(name: str) -> bool:
         return sources is None or name in sources
 
     user = username or "USERNAME"
     url = target.index.url if target.index is not None else str(target.realm)
-    login = f"indexauth login {url}" + (f" --username {username}" if username else "")
-    lines = []
-    if has("keyring") or has("indexauth store"):
-        lines.append(f"run `{login}`")
-    if has("keyring"):
-        lines.append(f"store a password in keyring: `keyring set {_service(target)} {user}`")
     index = target.index
-    if index is not None and index.name and has("environment"):
-        var = f"INDEXAUTH_INDEX_{env_name(index.name)}"
-        lines.append(f"export {var}_USERNAME={user} and {var}_PASSWORD=...")
-    elif has("netrc"):
+    var = f"INDEXAUTH_INDEX_{env_name(index.name)}" if index is not None and index.name else None
+    blind = username is None and any(
+        a.source == "keyring" and "cannot look up without a username" in a.outcome
+        for a in attempts
+    )
+    env_user = var is not None and any(
+        a.source == "environment" and a.where.startswith(var) and a.outcome.startswith("username")
+        for a in attempts
+    )
+    lines = []
+    if blind:
+        # `keyring set SERVICE USER` may well have been run: the backend just cannot find
+        # an entry without its username, so the index needs one, in a form pip users can set.
+        lines.append(
+            "this keyring backend finds a password only for a known username: give the index "
+            f"the username you stored it under: in its URL ({_with_user(url)}, as given to pip "
+            "or uv)"
+        )
+        if var is not None and has("environment"):
+            lines.append(f"export {var}_USERNAME=USERNAME")
+        lines.append(
+            f'add `[[index]] url = "{url}"` with `username = "USERNAME"` to '
+            "~/.config/indexauth/config.toml"
+        )
+    if has("keyring") or has("indexauth store"):
+        lines.append(f"run `{login_command(url, username)}`")
+    if has("keyring") and not blind:
+        lines.append(f"store a password in keyring: `keyring set {_service(target)} {user}`")
+    if var is not None and has("environment") and not blind:
+        if env_user:
+            lines.append(f"export {var}_PASSWORD=...")
+        else:
+            lines.append(f"export {var}_USERNAME={user} and {var}_PASSWORD=...")
+    elif var is None and has("netrc") and not blind:
         lines.append(f"add `machine {target.realm.host} login {user} password ...` to ~/.netrc")
     if not lines:
         lines.append(
@@ -45,6 +78,16 @@ def missing_hint(
             "oauth2accesstoken for Google, aws for CodeArtifact)"
         )
     return "\n".join(lines)
+
+
+def login_command(url: str, username: str | None) -> str:
+    """`indexauth login URL [--username U]`."""
+    return f"indexauth login {url}" + (f" --username {username}" if username else "")
+
+
+def _with_user(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}USERNAME@{rest}" if sep else url
 
 
 def rejected_hint(target: Target, source: str, status: int) -> str:

@@ -13,18 +13,18 @@ from __future__ import annotations
 import importlib
 import io
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import ThreadedLookup, adrive, drive
+from ._driver import ThreadedLookup, active, adrive, drive, running
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Outcome, Send
 from ._keyring import DEFAULT_TIMEOUT
 from ._models import Index
 
-__all__ = ["AsyncIndexAuthTransport", "IndexAuthTransport", "wrap_client"]
+__all__ = ["AsyncIndexAuthTransport", "IndexAuthTransport", "ahandle", "handle", "wrap_client"]
 
 _NAMESPACES = ("httpx", "httpx2")
 _T = TypeVar("_T")
@@ -140,28 +140,132 @@ class _Common:
         with self._lock:
             return list(self._defaults.values())
 
-    def _start(self, request: _Request) -> tuple[str, Callable[[], None] | None, Any]:
-        namespace = _namespace(request)
-        return namespace, _rewinder(request.stream), self._inner_for(namespace)
-
-    def _settle(
-        self, outcome: Outcome, namespace: str, request: _Request, response: _Response | None
-    ) -> IndexAuthError | None:
-        """The error to raise, or `None` to return *response* (with any error attached)."""
-        error = outcome.error
-        if error is None:
-            return None
-        if (outcome.raise_error and self.raise_on_failure) or response is None:
-            if response is not None:
-                response.request = request
-            return for_driver(error, namespace, _request=request, response=response)
-        if outcome.raise_error:
-            self.authenticator.diagnose(error)
-        response.extensions["indexauth.error"] = error
-        return None
+    def __getattr__(self, name: str) -> Any:
+        # Attributes the transport does not have are its inner transport's (`_pool`,
+        # and whatever code written for a plain transport reads), as with a proxy.
+        inner = self.__dict__.get("inner")
+        if inner is None and not name.startswith("__"):
+            defaults = self.__dict__.get("_defaults") or {}
+            if len(defaults) == 1:
+                inner = next(iter(defaults.values()))
+        if inner is None or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(inner, name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(indexes={list(self.authenticator.indexes)!r})"
+
+
+def _settle(
+    authenticator: Authenticator,
+    raise_on_failure: bool,
+    outcome: Outcome,
+    namespace: str,
+    request: _Request,
+    response: _Response | None,
+) -> IndexAuthError | None:
+    """The error to raise, or `None` to return *response* (with any error attached)."""
+    error = outcome.error
+    if error is None:
+        return None
+    if (outcome.raise_error and raise_on_failure) or response is None:
+        if response is not None:
+            response.request = request
+        return for_driver(error, namespace, _request=request, response=response)
+    if outcome.raise_error:
+        authenticator.diagnose(error)
+    response.extensions["indexauth.error"] = error
+    return None
+
+
+def handle(
+    authenticator: Authenticator, send_one: Callable[[Any], Any], request: Any, *, raise_on_failure: bool
+) -> Any:
+    """Send *request* with *send_one* (one hop), authenticating as the flow decides.
+
+    Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
+    """
+    namespace = _namespace(request)
+    rewind = _rewinder(request.stream)
+    responses: list[Any] = []
+
+    def send(effect: Send) -> int:
+        if effect.retry:
+            _release(responses[-1])
+            if rewind is not None:
+                rewind()
+        response = send_one(_prepared(namespace, request, effect))
+        responses.append(response)
+        return int(response.status_code)
+
+    with running():
+        try:
+            outcome = drive(
+                authenticator.flow(
+                    str(request.url),
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                authenticator.resolver.lookup,
+            )
+        except BaseException:
+            if responses:
+                responses[-1].close()
+            raise
+    response = responses[-1] if responses else None
+    error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
+    if error is not None:
+        if response is not None:
+            _release(response)
+        raise error from None
+    return response
+
+
+async def ahandle(
+    authenticator: Authenticator,
+    send_one: Callable[[Any], Awaitable[Any]],
+    request: Any,
+    *,
+    raise_on_failure: bool,
+    lookup: ThreadedLookup,
+) -> Any:
+    """The async twin of `handle`; *lookup* runs lookups off the event loop."""
+    namespace = _namespace(request)
+    rewind = _rewinder(request.stream)
+    responses: list[Any] = []
+
+    async def send(effect: Send) -> int:
+        if effect.retry:
+            await _arelease(responses[-1])
+            if rewind is not None:
+                rewind()
+        response = await send_one(_prepared(namespace, request, effect))
+        responses.append(response)
+        return int(response.status_code)
+
+    with running():
+        try:
+            outcome = await adrive(
+                authenticator.flow(
+                    str(request.url),
+                    has_authorization="Authorization" in request.headers,
+                    replayable=rewind is not None,
+                ),
+                send,
+                lookup,
+            )
+        except BaseException:
+            if responses:
+                await _aclose_shielded(responses[-1])
+            raise
+    response = responses[-1] if responses else None
+    error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
+    if error is not None:
+        if response is not None:
+            await _arelease(response)
+        raise error from None
+    return response
 
 
 class IndexAuthTransport(_Common, _SyncBase):
@@ -208,39 +312,12 @@ class IndexAuthTransport(_Common, _SyncBase):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
     def handle_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        namespace, rewind, inner = self._start(request)
-        responses: list[Any] = []
-
-        def send(effect: Send) -> int:
-            if effect.retry:
-                _release(responses[-1])
-                if rewind is not None:
-                    rewind()
-            response = inner.handle_request(_prepared(namespace, request, effect))
-            responses.append(response)
-            return int(response.status_code)
-
-        try:
-            outcome = drive(
-                self.authenticator.flow(
-                    str(request.url),
-                    has_authorization="Authorization" in request.headers,
-                    replayable=rewind is not None,
-                ),
-                send,
-                self.authenticator.resolver.lookup,
-            )
-        except BaseException:
-            if responses:
-                responses[-1].close()
-            raise
-        response = responses[-1] if responses else None
-        error = self._settle(outcome, namespace, request, response)
-        if error is not None:
-            if response is not None:
-                _release(response)
-            raise error from None
-        return response
+        inner = self._inner_for(_namespace(request))
+        if active():  # a transport around this one runs the flow already
+            return inner.handle_request(request)
+        return handle(
+            self.authenticator, inner.handle_request, request, raise_on_failure=self.raise_on_failure
+        )
 
     def close(self) -> None:
         """Close the inner transport(s)."""
@@ -302,39 +379,16 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
     async def handle_async_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        namespace, rewind, inner = self._start(request)
-        responses: list[Any] = []
-
-        async def send(effect: Send) -> int:
-            if effect.retry:
-                await _arelease(responses[-1])
-                if rewind is not None:
-                    rewind()
-            response = await inner.handle_async_request(_prepared(namespace, request, effect))
-            responses.append(response)
-            return int(response.status_code)
-
-        try:
-            outcome = await adrive(
-                self.authenticator.flow(
-                    str(request.url),
-                    has_authorization="Authorization" in request.headers,
-                    replayable=rewind is not None,
-                ),
-                send,
-                self._lookup,
-            )
-        except BaseException:
-            if responses:
-                await _aclose_shielded(responses[-1])
-            raise
-        response = responses[-1] if responses else None
-        error = self._settle(outcome, namespace, request, response)
-        if error is not None:
-            if response is not None:
-                await _arelease(response)
-            raise error from None
-        return response
+        inner = self._inner_for(_namespace(request))
+        if active():
+            return await inner.handle_async_request(request)
+        return await ahandle(
+            self.authenticator,
+            inner.handle_async_request,
+            request,
+            raise_on_failure=self.raise_on_failure,
+            lookup=self._lookup,
+        )
 
     async def aclose(self) -> None:
         """Close the inner transport(s)."""

@@ -8,6 +8,7 @@ same broken backend) and is reported as a `SourceFailure`.
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib.util
 import json
 import os
@@ -21,7 +22,13 @@ from ._exceptions import ConfigurationError
 from ._models import Credentials
 from ._sources import Recorder, SourceFailure, Target
 
-__all__ = ["KeyringCommandSource", "KeyringImportSource", "KeyringProvider", "keyring_source"]
+__all__ = [
+    "NEEDS_USERNAME",
+    "KeyringCommandSource",
+    "KeyringImportSource",
+    "KeyringProvider",
+    "keyring_source",
+]
 
 KeyringProvider = Literal["auto", "import", "subprocess", "disabled"]
 PROVIDERS: tuple[str, ...] = get_args(KeyringProvider)
@@ -43,6 +50,9 @@ class KeyringImportSource:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._keyring: Any = None
         self.timeout = timeout
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (functools.partial(type(self), timeout=self.timeout), ())
 
     def _module(self) -> Any:
         if self._keyring is None:
@@ -107,13 +117,7 @@ class KeyringImportSource:
             record(self.name, label, username, _NO_BACKEND[backend])
             return None
         if username is None and _needs_username(keyring):
-            record(
-                self.name,
-                label,
-                username,
-                "skipped: this backend cannot look up without a username; "
-                "give the index a username (Index(..., username=...) or user@ in its URL)",
-            )
+            record(self.name, label, username, NEEDS_USERNAME)
             return None
         for service in target.service_names:
             where = f"{label} service {service!r}"
@@ -295,6 +299,9 @@ class KeyringCommandSource:
                 hint=f"run `{shown}` yourself to see the whole error; `keyring diagnose` shows "
                 "the backend in use",
             )
+        if answer.get("needs_username"):
+            record(self.name, where, username, NEEDS_USERNAME)
+            return None
         if answer.get("nobackend"):
             record(self.name, where, username, "no keyring backend is configured")
             return None
@@ -326,11 +333,27 @@ import json, sys
 request = json.loads(sys.argv[1])
 try:
     import keyring, keyring.errors
+    from keyring.backend import KeyringBackend
 except ImportError as exc:
     sys.stdout.write(json.dumps({"tried": 0, "nomodule": str(exc)}))
     sys.exit(0)
 tried = 0
 out = {}
+def blind(backend):
+    # keyring's base get_credential answers only when given a username (keyrings.alt, macOS);
+    # the fail and null backends are "no keyring", said below.
+    if type(backend).__module__ in ("keyring.backends.fail", "keyring.backends.null"):
+        return False
+    chained = getattr(backend, "backends", None)
+    if chained is not None:
+        return all(type(b).get_credential is KeyringBackend.get_credential for b in chained)
+    return type(backend).get_credential is KeyringBackend.get_credential
+try:
+    if request["username"] is None and blind(keyring.get_keyring()):
+        out = {"needs_username": True}
+        request["services"] = []
+except Exception:
+    pass  # the lookup below reports a broken backend
 for service in request["services"]:
     tried += 1
     try:
@@ -377,6 +400,13 @@ def _script_interpreter(exe: str) -> str | None:
         return None  # `/usr/bin/env python3` and launcher tricks: run the command itself
     return interpreter
 
+
+# A backend that keeps keyring's base get_credential cannot look up without a
+# username; `_hints` reads this outcome to give the index one instead.
+NEEDS_USERNAME = (
+    "skipped: like keyrings.alt and the macOS Keychain, this backend cannot look up "
+    "without a username"
+)
 
 # Backends that mean "no keyring here": asking them name by name only adds noise.
 _NO_BACKEND = {

@@ -1,23 +1,26 @@
-"""Global mode: `install()` and `uninstall()`, the patches they make, and the one record of them.
+"""Global mode: `install()` and `uninstall()`, the wrappers they apply, and the one record of them.
 
-`install()` watches pip's session module, `requests.sessions`, `httpx` and
-`httpx2` (through `_indexauth_startup`'s import finder) and patches each when
-it is imported, or at once when it already is. Every attribute replaced is
-recorded in `_registry`; `uninstall()` puts exactly those back. Sessions and
-clients created while installed keep their adapters.
+Global mode instruments the methods that send one hop, with wrapt, the way
+OpenTelemetry's instrumentations do:
 
-What gets wrapped:
+- `HTTPAdapter.send` of requests (and of pip's vendored copy, see `_pip`);
+- `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request`
+  of httpx and httpx2.
 
-- pip's `PipSession` (see `_pip`): every adapter pip mounts for http(s).
-- `requests.Session`: the two adapters `Session.__init__` mounts for itself
-  (`https://`, `http://`), wrapped, so proxies from the environment and
-  everything else the session does keep working. An adapter you mount
-  yourself afterwards is yours: it is not wrapped.
-- `httpx`/`httpx2` clients built without an explicit `transport=` or
-  `mounts=`: their own transport and proxy mounts, through
-  `indexauth._httpx.wrap_client` (skipped while that driver is not installed).
+Every adapter or transport built on those classes is then covered however it
+was mounted (poetry's CacheControl adapter, pdm's per-source transports,
+`transport=`, `mounts=`, proxies), and sessions, clients, adapters and
+transports stay the very objects the program made: identity, `isinstance`,
+attributes, `max_retries` and pickling behave as without indexauth.
 
-Global adapters return a refused response with its diagnosis attached and
+`install()` watches the modules through `_indexauth_startup`'s import finder
+and wraps each when it is imported, or at once when it already is. wrapt is
+imported then, never before. Every wrapper is recorded in `_registry`;
+`uninstall()` removes exactly those. A flow already running for a request
+(an `IndexAuthAdapter` around an instrumented adapter, a subclass calling
+`super().send`) is not run twice (`_driver.active()`).
+
+Instrumented sends return a refused response with its diagnosis attached and
 logged (`raise_on_failure=False`), so programs that handle 401 themselves
 behave as before; `authenticate="always"` with nothing found still raises.
 """
@@ -27,32 +30,34 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import importlib
 import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import _indexauth_startup
 
-from ._adapter import AdapterDriver, adapter_class
 from ._config import build_authenticator
-from ._exceptions import Attempt, ConfigurationError
+from ._driver import ThreadedLookup, active
+from ._exceptions import Attempt, ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator
 from ._models import Index
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest, Response
 
 __all__ = [
     "GuardedResolver",
     "global_authenticator",
     "in_lookup",
     "install",
+    "instrument",
     "on_import",
     "patched",
-    "replace",
     "resolver",
     "settings",
     "uninstall",
@@ -62,57 +67,94 @@ logger = logging.getLogger("indexauth")
 
 _MISSING = object()
 _lock = threading.RLock()
-# (owner, attribute, what it was: the object in owner.__dict__, or _MISSING if inherited)
-_registry: list[tuple[Any, str, Any]] = []
+# (owner, attribute, what owner.__dict__ held before (or _MISSING), the wrapper put there)
+_registry: list[tuple[Any, str, Any, Any]] = []
+
+Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def install() -> None:
-    """Patch pip, requests and httpx in this process, now and as they are imported; idempotent."""
+    """Instrument pip, requests and httpx in this process, now and as they are imported; idempotent."""
     _indexauth_startup.watch()
 
 
 def uninstall() -> None:
-    """Undo `install()`: stop watching imports and restore every attribute it replaced."""
+    """Undo `install()`: stop watching imports and remove every wrapper it applied."""
     _indexauth_startup.unwatch()
     with _lock:
         while _registry:
-            owner, name, original = _registry.pop()
-            if original is _MISSING:
-                delattr(owner, name)
+            owner, name, before, wrapper = _registry.pop()
+            if owner.__dict__.get(name) is wrapper:
+                if before is _MISSING:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, before)
             else:
-                setattr(owner, name, original)
+                _unwrap_buried(owner, name, wrapper)
         # A later install() reads the configuration afresh and starts a new credential cache.
         _resolvers.clear()
+        pip = sys.modules.get(f"{__package__}._pip")
+        if pip is not None:
+            pip.forget()
     settings.cache_clear()
     global_authenticator.cache_clear()
+    global_lookup.cache_clear()
 
 
-def replace(owner: Any, name: str, value: Any) -> bool:
-    """Set *owner.name* to *value* and record what was there; `False` if already replaced."""
+def _unwrap_buried(owner: Any, name: str, wrapper: Any) -> None:
+    """Another instrumentation wrapped ours since: splice ours out of its chain (wrapt >= 2.5)."""
+    import wrapt  # noqa: PLC0415 - only global mode needs it
+
+    unwrap = getattr(wrapt, "unwrap_object", None)
+    if unwrap is None:
+        logger.debug("indexauth: %s.%s stays wrapped under another wrapper (wrapt < 2.5)",
+                     owner.__qualname__, name)
+        return
+    try:
+        unwrap(owner, name, wrapper, missing_ok=True)
+    except Exception as exc:  # noqa: BLE001 - uninstall must finish whatever is on top
+        logger.debug("indexauth: %s.%s stays wrapped: %s", owner.__qualname__, name, exc)
+
+
+def instrument(target: Any, name: str, wrapper: Wrapper) -> bool:
+    """Wrap *target*'s *name* (a dotted path, as wrapt's) with *wrapper*; `False` if already done.
+
+    The attribute is set where the lookup found it (wrapt's `resolve_path`),
+    so a method inherited from a base class is wrapped on *target* only.
+    """
+    import wrapt  # noqa: PLC0415 - imported once a watched module is imported, never at start-up
+
+    owner, attribute, original = wrapt.resolve_path(target, name)
     with _lock:
-        if any(o is owner and n == name for o, n, _ in _registry):
+        # `httpx2.alias_httpx()` shows one class under two module names: wrap it once.
+        if any(o is owner and n == attribute for o, n, _, _ in _registry):
             return False
-        _registry.append((owner, name, owner.__dict__.get(name, _MISSING)))
-        setattr(owner, name, value)
-        return True
+        before = owner.__dict__.get(attribute, _MISSING) if hasattr(owner, "__dict__") else _MISSING
+        wrapped = wrapt.FunctionWrapper(original, wrapper)
+        setattr(owner, attribute, wrapped)
+        _registry.append((owner, attribute, before, wrapped))
+    return True
 
 
 def patched() -> list[str]:
-    """`module.Class.attribute` for every attribute replaced, in order."""
+    """`module.Class.attribute` for every attribute instrumented, in order."""
     with _lock:
-        return [f"{o.__module__}.{o.__qualname__}.{n}" for o, n, _ in _registry]
+        return [f"{o.__module__}.{o.__qualname__}.{n}" for o, n, _, _ in _registry]
 
 
 def on_import(name: str, module: ModuleType) -> None:
-    """Patch *module*, which has just been imported (called by the start-up finder)."""
+    """Instrument *module*, which has just been imported (called by the start-up finder)."""
     if name == "pip._internal.network.session":
         from . import _pip  # noqa: PLC0415 - pip's part loads only inside pip
 
         _pip.patch(module)
     elif name == "requests.sessions":
-        _patch_requests(module)
+        # requests.sessions imports requests.adapters, and every import of requests
+        # runs requests.sessions: its HTTPAdapter is the class to instrument.
+        instrument(module, "HTTPAdapter.send", _requests_send)
     elif name in ("httpx", "httpx2"):
-        _patch_httpx(module)
+        instrument(module, "HTTPTransport.handle_request", _httpx_send)
+        instrument(module, "AsyncHTTPTransport.handle_async_request", _httpx_asend)
 
 
 # -- re-entry guard -----------------------------------------------------------
@@ -194,99 +236,82 @@ def _say_warning(message: str) -> None:
 
 @functools.cache
 def global_authenticator() -> Authenticator:
-    """The authenticator every patched requests session and httpx client shares."""
+    """The authenticator every instrumented requests adapter and httpx transport shares."""
     return Authenticator(settings(), resolver())
+
+
+@functools.cache
+def global_lookup() -> ThreadedLookup:
+    """Lookups off the event loop for instrumented async transports, sharing one resolver."""
+    return ThreadedLookup(global_authenticator().resolver)
+
+
+def passing_through() -> bool:
+    """Whether a request sent now goes out untouched: a flow or one of our lookups is running."""
+    return active() or in_lookup()
 
 
 # -- requests -----------------------------------------------------------------
 
 
-class GuardedSend:
-    """Adapter mixin: requests made during our own lookup go out untouched."""
+def requests_send(
+    authenticator: Authenticator,
+    failure: Callable[[IndexAuthError, PreparedRequest, Response | None], BaseException],
+    wrapped: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """`HTTPAdapter.send(request, ...)` as *wrapped*, through the flow."""
+    from ._adapter import send_authenticated  # noqa: PLC0415 - loaded with the first request
 
-    inner: Any
+    if args:
+        request, rest = args[0], args[1:]
+    else:
+        kwargs = dict(kwargs)
+        request, rest = kwargs.pop("request"), ()
 
-    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        """Send *request*: straight through inside a lookup, else through the flow."""
-        if in_lookup():
-            return self.inner.send(request, *args, **kwargs)
-        return super().send(request, *args, **kwargs)  # type: ignore[misc]
+    def send_one(prepared: PreparedRequest) -> Response:
+        response: Response = wrapped(prepared, *rest, **kwargs)
+        return response
 
-
-@functools.cache
-def guarded_adapter_class(requests_module: ModuleType) -> type[AdapterDriver]:
-    """`IndexAuthAdapter` for *requests_module*, with the re-entry guard."""
-    base = adapter_class(requests_module)
-    return type("IndexAuthAdapter", (GuardedSend, base), {"__module__": "indexauth"})
-
-
-def _patch_requests(module: ModuleType) -> None:
-    session_class = module.Session
-    original = session_class.__init__
-    requests_module = sys.modules[module.__name__.rpartition(".")[0]]
-
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
-        original(self, *args, **kwargs)
-        try:
-            wrap_requests_session(self, requests_module)
-        except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
-            _indexauth_startup.warn(exc)
-
-    replace(session_class, "__init__", __init__)
+    return send_authenticated(
+        authenticator, send_one, request, raise_on_failure=False, failure=failure
+    )
 
 
-def wrap_requests_session(session: Any, requests_module: ModuleType) -> None:
-    """Wrap the default `https://` and `http://` adapters of *session* in place."""
-    cls = guarded_adapter_class(requests_module)
-    authenticator = global_authenticator()
-    for prefix in ("https://", "http://"):
-        adapter = session.adapters.get(prefix)
-        if adapter is not None and not isinstance(adapter, AdapterDriver):
-            session.adapters[prefix] = cls(
-                inner=adapter, authenticator=authenticator, raise_on_failure=False
-            )
+def _requests_failure(
+    error: IndexAuthError, request: PreparedRequest, response: Response | None
+) -> BaseException:
+    return for_driver(error, "requests", response=response, request=request)
+
+
+def _requests_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if passing_through():
+        return wrapped(*args, **kwargs)
+    return requests_send(global_authenticator(), _requests_failure, wrapped, args, kwargs)
 
 
 # -- httpx and httpx2 -----------------------------------------------------------
 
 
-def _given(transport: Any, kwargs: dict[str, Any]) -> bool:
-    return any(transport is t for t in (kwargs.get("mounts") or {}).values())
+def _httpx_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if passing_through():
+        return wrapped(*args, **kwargs)
+    # Loaded with the first request: at import time the other library may be half-loaded.
+    from ._httpx import handle  # noqa: PLC0415
+
+    request = args[0] if args else kwargs["request"]
+    return handle(global_authenticator(), wrapped, request, raise_on_failure=False)
 
 
-def httpx_wrapper() -> Callable[..., Any] | None:
-    """`indexauth._httpx.wrap_client`, or `None` while that driver is not there."""
-    try:
-        driver = importlib.import_module("indexauth._httpx")
-    except ImportError:
-        return None
-    wrap: Callable[..., Any] | None = getattr(driver, "wrap_client", None)
-    return wrap
+async def _httpx_asend(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if passing_through():
+        return await wrapped(*args, **kwargs)
+    from ._httpx import ahandle  # noqa: PLC0415
 
-
-def _patch_httpx(module: ModuleType) -> None:
-    for class_name in ("Client", "AsyncClient"):
-        client_class = getattr(module, class_name)
-        replace(client_class, "__init__", _client_init(client_class.__init__))
-
-
-def _client_init(original: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - replaces the class's __init__
-        original(self, *args, **kwargs)
-        if kwargs.get("transport") is not None:
-            return  # the caller's own transport is respected
-        # Looked up per client, not when httpx was imported: importing our httpx
-        # driver imports httpx2 too, whose hook would otherwise find it half-loaded.
-        wrap = httpx_wrapper()
-        if wrap is None:
-            return
-        try:
-            mine = {pattern: t for pattern, t in self._mounts.items() if _given(t, kwargs)}
-            wrap(self, authenticator=global_authenticator(), raise_on_failure=False)
-            self._mounts.update(mine)  # transports the caller mounted stay as they were
-        except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
-            _indexauth_startup.warn(exc)
-
-    return __init__
+    request = args[0] if args else kwargs["request"]
+    return await ahandle(
+        global_authenticator(), wrapped, request, raise_on_failure=False, lookup=global_lookup()
+    )

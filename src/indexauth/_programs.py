@@ -323,6 +323,10 @@ class ProgramSource:
         self._lock = threading.Lock()
         self._runs: dict[str, int] = {}
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A copy (a pickled adapter) starts afresh: no lock, no run counts, the real clock.
+        return (_program_source, (self.name, self.timeout))
+
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         index = target.index
         program = index.program if index is not None else None
@@ -363,6 +367,10 @@ class ProgramSource:
         creds = creds.made_by(made)
         record(self.name, where, creds.username or username, "found: " + made.describe())
         return creds
+
+
+def _program_source(kind: str, timeout: float) -> ProgramSource:
+    return ProgramSource(kind, timeout=timeout)
 
 
 def describe_expiry(expires: float | None) -> str:

@@ -99,6 +99,10 @@ class Resolver:
         """Whether *target* had accepted credentials that expired: look up before sending."""
         return target.key in self._expired
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A copy starts with an empty cache (no credential is ever pickled) and the real clock.
+        return (type(self), (self.sources,))
+
     def known(self, target: Target) -> tuple[Credentials, str] | None:
         """Credentials to send up front: accepted before, or from the index URL or environment."""
         if target.index is None:

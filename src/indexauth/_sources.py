@@ -92,7 +92,11 @@ class Recorder:
 
 
 class Source(Protocol):
-    """One place credentials can come from."""
+    """One place credentials can come from.
+
+    Sources pickle (an `IndexAuthAdapter` pickles with its authenticator): one
+    holding a lock or a cache defines `__reduce__` to leave them behind.
+    """
 
     name: str
     eager: bool  # cheap and local: consulted before the first request under `auto`
@@ -192,6 +196,9 @@ class NetrcSource:
         self._path = path
         self._lock = threading.Lock()
         self._parsed: dict[str, _ParsedNetrc] = {}
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self._path,))
 
     def path(self) -> Path:
         """The netrc file that is read."""

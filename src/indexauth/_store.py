@@ -394,6 +394,9 @@ class StoreSource:
         self._warned: set[str] = set()
         self._lock = threading.Lock()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.store,))
+
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         path = self.store.path
         try:

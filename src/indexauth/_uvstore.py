@@ -20,6 +20,7 @@ one warning naming it, and the chain goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -207,6 +208,10 @@ class UvStoreSource:
         self.lock_timeout = lock_timeout
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # An IndexAuthAdapter pickles with its sources: the lock and warnings stay behind.
+        return (functools.partial(type(self), self._path, lock_timeout=self.lock_timeout), ())
 
     @property
     def path(self) -> Path:
