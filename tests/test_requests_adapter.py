@@ -118,6 +118,36 @@ class TestWrapping:
         assert len(sent) == 2 and sent[0] is None and sent[1] is not None
         assert isinstance(adapter, HTTPAdapter)
 
+    @pytest.mark.parametrize("policy", ["auto", "never"])
+    def test_callers_request_is_never_changed(
+        self, server: IndexServer, private: indexauth.Index, policy: str
+    ) -> None:
+        """The copy the inner adapter gets is its own: setting or stripping a header, or the
+        inner adapter changing it, leaves the caller's prepared request exactly as built."""
+
+        class Meddling(HTTPAdapter):
+            def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+                request.headers["X-Inner"] = "1"
+                request.url = (request.url or "") + "?inner"
+                return super().send(request, *args, **kwargs)
+
+        if policy == "never":
+            server.route("/pub/")
+            index, built, path = indexauth.Index(server.url("/pub/simple/"), authenticate="never"), {
+                "Accept": "*/*",
+                "Authorization": "Basic c3RyYXk6b25l",
+            }, "/pub/simple/y/"
+        else:
+            index, built, path = private, {}, "/p/simple/y/"
+        session, adapter = _session(index, inner=Meddling())
+        assert session.get(server.url(path)).status_code == 200  # credentials now known
+        request = requests.Request("GET", server.url(path), headers=built).prepare()
+        before = (dict(request.headers), request.url, request.headers)
+        response = adapter.send(request)
+        assert response.status_code == 200 and response.request is request
+        assert (dict(request.headers), request.url, request.headers) == before
+        assert server.seen[-1].user == ("alice" if policy == "auto" else None)
+
     def test_close_closes_inner(self) -> None:
         """Closing the session closes the inner adapter."""
         closed: list[bool] = []

@@ -6,7 +6,7 @@ import string
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import indexauth
@@ -108,15 +108,19 @@ class TestMatching:
     @given(
         st.sampled_from(["http", "https", "HTTPS", "ftp"]),
         st.sampled_from(["h.example", "H.Example", "h.example:443", "h.example:8443", "[::1]:80", "u:p@h.example", ""]),
-        st.text(string.ascii_letters + "/?#%@:+ \t", max_size=20),
+        st.text(string.ascii_letters + "/?#%@:+ \t", max_size=20)
+        | st.lists(st.sampled_from(["a", "/", "?", "#", "simple", "x", "@", ":", " "]), max_size=8).map("".join),
+        st.sampled_from(["/", "?", "#", ""]),
     )
-    def test_fast_match_agrees_with_full_parse(self, scheme: str, authority: str, rest: str) -> None:
+    @example("https", "h.example", "/a/x", "?")  # a query right after the host, then a "/"
+    @example("https", "h.example", "/a/x", "#")
+    def test_fast_match_agrees_with_full_parse(self, scheme: str, authority: str, rest: str, sep: str) -> None:
         """The cached realm path gives the same answer as parsing the whole URL, every time."""
         auth = _auth(
             indexauth.Index("https://h.example/a/simple/", name="a"),
             indexauth.Index("https://h.example:8443/", name="b"),
         )
-        url = f"{scheme}://{authority}/{rest}"
+        url = f"{scheme}://{authority}{sep}{rest}"
         first, second = auth.match(url), auth.match(url)  # the second one hits the cache
         assert first == second == auth._match_slowly(url)
 
@@ -153,10 +157,10 @@ class TestMatching:
         assert target.index is linear
 
     def test_realm_cache_evicts_least_recently_used(self) -> None:
-        """A crawl over many hosts keeps the host in use cached instead of emptying the cache."""
+        """A crawl over many unconfigured hosts keeps the host in use cached instead of emptying the cache."""
         from indexauth import _flow
 
-        auth = _auth(indexauth.Index("https://keep.example/simple/"))
+        auth = _auth(indexauth.Index("https://configured.example/simple/"))
         auth.match("https://keep.example/simple/a/")
         for n in range(_flow._REALM_CACHE * 2):
             auth.match(f"https://h{n}.example/simple/")
@@ -164,9 +168,22 @@ class TestMatching:
                 auth.match("https://keep.example/simple/a/")
         hits = _flow._realm.cache_info().hits
         target = auth.match("https://keep.example/simple/b/")
-        assert target is not None and target.index is not None
+        assert target is not None and target.realm == realm_of("https://keep.example/")
         assert _flow._realm.cache_info().hits == hits + 1
         assert _flow._realm.cache_info().currsize <= _flow._REALM_CACHE
+
+    def test_configured_authorities_need_no_cache(self) -> None:
+        """Requests to configured indexes never enter the bounded cache, however many hosts there are."""
+        from indexauth import _flow
+
+        indexes = [indexauth.Index(f"https://h{n}.example/simple/", name=f"i{n}") for n in range(_flow._REALM_CACHE + 10)]
+        auth = _auth(*indexes)
+        before = _flow._realm.cache_info()
+        for index in indexes:
+            target = auth.match(index.url + "pkg/")
+            assert target is not None and target.index is index
+        after = _flow._realm.cache_info()
+        assert (after.hits, after.misses) == (before.hits, before.misses)
 
     def test_other_realm_never_matches(self) -> None:
         """An https index never matches an http URL, nor another port or host."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._config import build_authenticator
 from ._driver import active, drive, running
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from requests.adapters import BaseAdapter
 
 __all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class", "send_authenticated"]
+
+_R = TypeVar("_R")
 
 ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv way.
 
@@ -149,8 +152,8 @@ def send_authenticated(
         if effect.action != "keep":
             # A shallow copy with its own headers: the caller's request is never
             # changed, and its cookie jar is not copied on every request.
-            prepared = copy.copy(request)
-            prepared.headers = request.headers.copy()
+            prepared = _shallow_copy(request)
+            prepared.headers = _copy_headers(request.headers)
             if effect.action == "strip":
                 prepared.headers.pop("Authorization", None)
             for name, value in effect.headers:
@@ -203,10 +206,35 @@ def _release(response: Response) -> None:
         response.close()
 
 
+def _shallow_copy(request: _R) -> _R:
+    """`copy.copy(request)` without the pickle protocol's detour: it runs on every request."""
+    cls = type(request)
+    if getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None:
+        clone: _R = cls.__new__(cls)
+        clone.__dict__.update(request.__dict__)
+        return clone
+    return copy.copy(request)
+
+
+def _copy_headers(headers: Any) -> Any:
+    """A copy of requests' `CaseInsensitiveDict` that skips re-inserting every header."""
+    store = getattr(headers, "_store", None)
+    if type(store) is OrderedDict and type(headers).__name__ == "CaseInsensitiveDict":
+        cls: Any = type(headers)
+        clone = cls.__new__(cls)
+        clone._store = store.copy()  # noqa: SLF001 - the one attribute the class has
+        return clone
+    return headers.copy()
+
+
+def _noop() -> None:
+    pass
+
+
 def _rewinder(body: object) -> Callable[[], None] | None:
     """A function that rewinds *body* for a second send, or `None` if it cannot be replayed."""
     if body is None or isinstance(body, (bytes, str)):
-        return lambda: None
+        return _noop
     seek, tell = getattr(body, "seek", None), getattr(body, "tell", None)
     if callable(seek) and callable(tell):
         try:

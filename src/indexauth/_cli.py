@@ -899,6 +899,13 @@ def _uv_line(info: dict[str, Any]) -> str:
     return f"{info['entries']} credential(s), read only"
 
 
+def cmd_credential_helper(args: argparse.Namespace) -> int:
+    """Print the headers for the URI on stdin, as Bazel's credential helper protocol asks."""
+    from ._credential_helper import run  # noqa: PLC0415
+
+    return run(args.helper_command, args.keyring_provider, args.timeout)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Walk through lazy, eager, missing and rejected credentials against a local index."""
     from ._demo import run_demo  # noqa: PLC0415 - pulls in requests and http.server
@@ -1008,6 +1015,16 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     lookup_options(status)
     status.set_defaults(func=cmd_status)
+
+    helper = sub.add_parser(
+        "credential-helper",
+        help="answer Bazel's credential helper protocol: `get` reads {\"uri\": ...} on stdin",
+    )
+    helper.add_argument(
+        "helper_command", metavar="get", help="the protocol's one command: answer for the URI on stdin"
+    )
+    lookup_options(helper)
+    helper.set_defaults(func=cmd_credential_helper)
 
     demo = sub.add_parser("demo", help="a walk-through against a local password-protected index")
     demo.set_defaults(func=cmd_demo)

@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ._exceptions import (
     Attempt,
@@ -49,13 +49,13 @@ _REALM_CACHE = 1024  # distinct (scheme, authority) pairs remembered, least rece
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 
 
-@dataclass(frozen=True)
-class Send:
+class Send(NamedTuple):
     """Send the request. *action*: keep its headers, strip `Authorization`, or set *headers*.
 
     Every header in *headers* is a secret; the repr shows their names only.
     """
 
+    # A named tuple, not a frozen dataclass: one is made per request, at half the cost.
     action: Literal["keep", "strip", "set"]
     headers: tuple[tuple[str, str], ...] = ()
     retry: bool = False
@@ -68,6 +68,9 @@ class Send:
     def __repr__(self) -> str:
         names = [name for name, _value in self.headers]
         return f"Send(action={self.action!r}, headers={names!r}, retry={self.retry})"
+
+
+_KEEP, _STRIP = Send("keep"), Send("strip")
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,15 @@ class Authenticator:
                 )
         # Realm, then root: a request looks up its own path prefixes, so matching costs
         # the same with 1 or 10,000 indexes. The first index given wins a tie on root.
-        by_realm: dict[Realm, dict[str, Index]] = {}
+        # Targets are made here once, not per request; so are the realms of the
+        # authorities written in index URLs, which the bounded cache need not hold.
+        by_realm: dict[Realm, dict[str, Target]] = {}
+        known: dict[tuple[str, str], Realm] = {}
         for index in indexes:
-            by_realm.setdefault(index.realm, {}).setdefault(index.root, index)
-        self._indexes, self._by_realm = indexes, by_realm
+            by_realm.setdefault(index.realm, {}).setdefault(index.root, Target(index, index.realm))
+            scheme, _, rest = index.url.partition("://")
+            known[(scheme, rest[: _authority_end(rest)])] = index.realm
+        self._indexes, self._by_realm, self._known_realms = indexes, by_realm, known
 
     def __reduce__(self) -> tuple[object, ...]:
         # Indexes and sources travel; remembered credentials and realms never do.
@@ -127,11 +135,7 @@ class Authenticator:
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
         scheme, sep, rest = url.partition("://")
-        cut = len(rest)
-        for mark in "/?#":
-            found = rest.find(mark, 0, cut)
-            if found >= 0:
-                cut = found
+        cut = _authority_end(rest)
         authority = rest[:cut]
         if (
             not sep
@@ -145,13 +149,13 @@ class Authenticator:
         ):
             return self._match_slowly(url)
         # The realm of an authority is parsed once; every package page of an index shares it.
-        realm = _realm(scheme, authority)
+        realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
         if realm is None:
             return None
         path = effective_path(rest[cut:].partition("?")[0].partition("#")[0] or "/")
         if path is None:
             return None  # a path servers read differently: no credentials at all
-        return Target(self._best(realm, path), realm, url)
+        return self._target(realm, path)
 
     def _match_slowly(self, url: str) -> Target | None:
         try:
@@ -162,35 +166,37 @@ class Authenticator:
         path = effective_path(parts.path or "/")
         if path is None:
             return None
-        return Target(self._best(realm, path), realm, url)
+        return self._target(realm, path)
 
-    def _best(self, realm: Realm, path: str) -> Index | None:
-        """The index with the longest root that covers *path* in whole segments."""
+    def _target(self, realm: Realm, path: str) -> Target:
+        """The index with the longest root that covers *path* in whole segments, or just *realm*."""
         roots = self._by_realm.get(realm)
-        if roots is None:
-            return None
-        # Candidates, longest first: the path itself, then the part before each "/".
-        end = len(path)
-        while end > 0:
-            index = roots.get(path[:end])
-            if index is not None:
-                return index
-            end = path.rfind("/", 0, end)
-        return roots.get("")
+        if roots is not None:
+            # Candidates, longest first: the path itself, then the part before each "/".
+            end = len(path)
+            while end > 0:
+                target = roots.get(path[:end])
+                if target is not None:
+                    return target
+                end = path.rfind("/", 0, end)
+            target = roots.get("")
+            if target is not None:
+                return target
+        return Target(None, realm)
 
     def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
         """Decide, step by step, how *url* is sent; see the module docstring."""
         target = self.match(url)
         if target is None:
-            yield Send("keep")
+            yield _KEEP
             return _OK
         index = target.index
         policy = index.authenticate if index is not None else "auto"
         if policy == "never":
-            yield Send("strip" if has_authorization else "keep")
+            yield _STRIP if has_authorization else _KEEP
             return _OK
         if has_authorization:
-            status = yield Send("keep")
+            status = yield _KEEP
             assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
             return self._judge(status, url, target, policy, None, REQUEST_SOURCE, ())
 
@@ -198,7 +204,7 @@ class Authenticator:
         attempts: tuple[Attempt, ...] = ()
         if known is None and (policy == "always" or self.resolver.renewing(target)):
             # `always`, or credentials that expired: never an anonymous request first.
-            result = yield Lookup(target)
+            result = yield Lookup(target.asked_by(url))
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
                 return Outcome(self._not_found(url, target, policy, result, None), True)
@@ -216,11 +222,11 @@ class Authenticator:
                 )
             return self._judge(status, url, target, policy, creds, source, attempts)
 
-        status = yield Send("keep")
+        status = yield _KEEP
         assert isinstance(status, int)  # noqa: S101
         if not (status == 401 or (index is not None and status in (403, 404))):
             return _OK
-        result = yield Lookup(target)
+        result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
         if not result.complete or result.credentials is None or result.source is None:
             error = self._not_found(url, target, policy, result, status)
@@ -258,7 +264,7 @@ class Authenticator:
         self.resolver.rejected(target, creds)
         if not replayable:
             return self._judge(status, url, target, policy, creds, source, attempts)
-        result = yield Lookup(target)
+        result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
         if not result.complete or result.credentials is None or result.source is None:
             return Outcome(self._not_found(url, target, policy, result, status), True)
@@ -377,6 +383,15 @@ def _realm(scheme: str, authority: str) -> Realm | None:
         return realm_of(f"{scheme}://{authority}/")
     except UrlError:
         return None
+
+
+def _authority_end(rest: str) -> int:
+    cut = rest.find("/")
+    if cut < 0:
+        cut = len(rest)
+    if "?" in rest[:cut] or "#" in rest[:cut]:  # rare: a query or fragment right after the host
+        cut = min(i for i in (cut, rest.find("?"), rest.find("#")) if i >= 0)
+    return cut
 
 
 def _realm_label(url: str) -> str:

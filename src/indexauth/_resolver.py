@@ -174,7 +174,7 @@ class Resolver:
             return
         key = target.key
         known = self._accepted.get(key)
-        if known is not None and known[0] is creds:
+        if known is not None and (known[0] is creds or known[0] == creds):
             return  # the common case, on every request: nothing to write, no lock
         with self._lock:
             self._accepted[key] = (creds, source)
