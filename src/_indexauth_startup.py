@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["CARRIER", "carried", "carry", "enabled", "install", "unwatch", "watch"]
 
 # The modules whose classes indexauth instruments; the hook fires when each finishes executing.
-WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2")
+# pipx.util: pipx builds its children's environment without PYTHONPATH (see indexauth._children).
+WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2", "pipx.util")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 # Names the parent interpreter and its import path for the carrier (`_indexauth_carrier/`).
 CARRIER = "_INDEXAUTH_CARRIER"

@@ -263,3 +263,21 @@ def test_keyring_through_the_parent_python(bare: Path, parent_path: list[str], k
     label = f"(subprocess, keyring of the parent Python {sys.executable})"
     assert json.loads(done.stdout) == {p: [label, "alice", True] for p in ("auto", "import", "subprocess")}
     assert kr.pids() and os.getpid() not in kr.pids()
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_pth_route_for_isolated_installers(
+    tmp_path_factory: pytest.TempPathFactory, parent_path: list[str], on: bool
+) -> None:
+    """tox's `python -I -m pip`: the carrier's `.pth` line runs it; INDEXAUTH off, it runs nothing."""
+    from indexauth._children import PTH_NAME, pth_line
+
+    venv = tmp_path_factory.mktemp("pthroute") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(run(python, dict(os.environ), "-c", "import site; print(site.getsitepackages()[0])").stdout.strip())
+    (site / PTH_NAME).write_text(pth_line(str(CARRIER)), "utf-8")
+    seen = probe(python, carried_env(parent_path, INDEXAUTH="1" if on else "0"), "-I")
+    assert seen["watching"] is (True if on else None)
+    assert seen["modules"] == (["_indexauth_startup"] if on else [])
+    assert seen["parentonly"] is False

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KeyringStore, ensure_supported_pip
+from conftest import TESTS, KeyringStore, ensure_supported_pip
 from pypi_front import BACKEND, Front, pypi_app, write_backend_sdist, write_wheel
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,9 @@ def parent(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
         check=True, capture_output=True, timeout=300, env=dict(os.environ, PIP_CONFIG_FILE=os.devnull),
     )
     # The tools from this test environment, after the venv's own packages (its pip wins).
-    (_purelib(python) / "aa_tools.pth").write_text(sysconfig.get_path("purelib") + "\n", "utf-8")
+    # The tests directory too, so the parent's Python finds the test keyring backend even where
+    # a tool (tox) hands its children no PYTHONPATH.
+    (_purelib(python) / "aa_tools.pth").write_text(f"{sysconfig.get_path('purelib')}\n{TESTS}\n", "utf-8")
     return python
 
 
@@ -207,3 +209,73 @@ def test_venv_child_pip(parent: Path, env: dict[str, str], front: Front, kr: Key
     assert any("/packages/privbackend-1.0" in h.path for h in front.under("a"))
     # The venv's pip, and the pip it runs to install the build backend: one lookup each.
     assert_one_challenge_per_process(front, kr, 2, "auto")
+
+
+@pytest.mark.timeout(600)
+def test_pipx_install(parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path) -> None:
+    """`pipx install --index-url`: pipx drops PYTHONPATH for its children; the carrier is put back."""
+    env.update(
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIPX_MAN_DIR=str(tmp_path / "man"),
+        # Shared libraries from the bundled pip, offline, instead of an upgrade from PyPI.
+        PIPX_DISABLE_SHARED_LIBS_AUTO_UPGRADE="1",
+        # pipx picks uv when it finds it; uv is no Python, so the carrier is for pip's backend.
+        PIPX_DEFAULT_BACKEND="pip",
+    )
+    del env["PIP_INDEX_URL"]
+    done = run([parent, "-m", "pipx", "install", "--index-url", front.url("a"), "demoapp"], env)
+    assert done.returncode == 0, output(done)
+    ran = run([tmp_path / "bin" / "demoapp"], env)
+    assert ran.stdout == "demoapp ran\n", output(ran)
+    assert_one_challenge_per_process(front, kr, 1, "auto")
+
+
+TOX_INI = """\
+[tox]
+env_list = py
+[testenv]
+skip_install = true
+deps = demo
+set_env = PIP_INDEX_URL = {url}
+commands = python -c "import demo, sys; print('demo from', sys.prefix)"
+"""
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("policy", ["auto", "always"])
+def test_tox_environment(
+    parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path, policy: str
+) -> None:
+    """A tox environment installs a private dependency; tox.ini says nothing about indexauth."""
+    if policy == "always":
+        always(front)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tox.ini").write_text(TOX_INI.format(url=front.url("a")), "utf-8")
+    done = run([parent, "-m", "tox", "-e", "py"], env, cwd=project)
+    assert done.returncode == 0, output(done)
+    assert f"demo from {project / '.tox' / 'py'}" in done.stdout
+    assert_one_challenge_per_process(front, kr, 1, policy)
+
+
+NOXFILE = """\
+import nox
+
+@nox.session(venv_backend="venv")
+def tests(session):
+    session.install("demo")
+    session.run("python", "-c", "import demo, sys; print('demo from', sys.prefix)")
+"""
+
+
+@pytest.mark.timeout(600)
+def test_nox_session(parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path) -> None:
+    """A nox session installs a private dependency with its own pip."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "noxfile.py").write_text(NOXFILE, "utf-8")
+    done = run([parent, "-m", "nox", "-s", "tests"], env, cwd=project)
+    assert done.returncode == 0, output(done)
+    assert f"demo from {project / '.nox' / 'tests'}" in output(done)
+    assert_one_challenge_per_process(front, kr, 1, "auto")

@@ -14,6 +14,9 @@
 # - A Python indexauth does not support (< 3.10, Python 2) or a failed import: the
 #   child runs as without indexauth, with at most one line on stderr.
 #
+# The same file also runs from a one-line `indexauth_carrier.pth` that indexauth's tox
+# plugin writes into tox environments, whose pip runs with -I (PYTHONPATH ignored).
+#
 # Then the child's own sitecustomize (the next one on sys.path: Debian ships one)
 # runs, as Python would have run it. This file is read by every Python version,
 # so it is written in the syntax Python 2.7 can still parse.
@@ -143,8 +146,8 @@ def _chain():
     return True
 
 
-def _main():
-    # type: () -> None
+def _main(as_sitecustomize):
+    # type: (bool) -> None
     sys.path[:] = [p for p in sys.path if not _is_here(p)]
     value = os.environ.get(_VAR)
     if value is not None and os.environ.get("INDEXAUTH", "").strip().lower() in _TRUE:
@@ -154,6 +157,8 @@ def _main():
             _warn("global mode (INDEXAUTH=1) could not be carried: %s: %s" % (type(exc).__name__, exc))
     else:
         _leave_environment()
+    if not as_sitecustomize:
+        return  # run from a .pth line (indexauth_carrier.pth): Python imports sitecustomize itself
     if not _chain():
         # No sitecustomize of the child's own: end as a missing one would, so site
         # carries on silently and `sitecustomize` stays out of sys.modules.
@@ -163,4 +168,4 @@ def _main():
             raise ImportError("No module named 'sitecustomize'", name="sitecustomize")
 
 
-_main()
+_main(__name__ == "sitecustomize")

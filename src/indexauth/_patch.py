@@ -139,7 +139,10 @@ def instrument(target: Any, name: str, wrapper: Wrapper) -> bool:
 def patched() -> list[str]:
     """`module.Class.attribute` for every attribute instrumented, in order."""
     with _lock:
-        return [f"{o.__module__}.{o.__qualname__}.{n}" for o, n, _, _ in _registry]
+        return [
+            f"{o.__name__}.{n}" if isinstance(o, ModuleType) else f"{o.__module__}.{o.__qualname__}.{n}"
+            for o, n, _, _ in _registry
+        ]
 
 
 def on_import(name: str, module: ModuleType) -> None:
@@ -155,6 +158,10 @@ def on_import(name: str, module: ModuleType) -> None:
     elif name in ("httpx", "httpx2"):
         instrument(module, "HTTPTransport.handle_request", _httpx_send)
         instrument(module, "AsyncHTTPTransport.handle_async_request", _httpx_asend)
+    elif name == "pipx.util":
+        from . import _children  # noqa: PLC0415 - only inside pipx
+
+        _children.patch_pipx(module)
 
 
 # -- re-entry guard -----------------------------------------------------------
