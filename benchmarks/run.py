@@ -285,6 +285,116 @@ def figure_startup(quick: bool) -> list[Row]:
     return rows
 
 
+# -- 8. start-up with INDEXAUTH=1, before and after instrumenting with wrapt ---------------
+
+# The last commit whose global mode swapped adapters and transports (no wrapt).
+BEFORE_WRAPT = "c943bf4"
+
+
+def startup_venv(tmp: Path, name: str, source: Path) -> Path:
+    """A venv (with pip) holding indexauth built from *source*; requests and wrapt come from here."""
+    wheels = tmp / f"{name}-wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+        check=True,
+    )
+    venv = tmp / name
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    wheel = next(wheels.glob("indexauth-*.whl"))
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", str(wheel)],
+        check=True,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    # requests, urllib3, wrapt and friends from this environment, after the venv's own packages.
+    (Path(site) / "zz_outer.pth").write_text(sysconfig_purelib() + "\n")
+    return python
+
+
+def sysconfig_purelib() -> str:
+    """This interpreter's site-packages."""
+    import sysconfig
+
+    return sysconfig.get_paths()["purelib"]
+
+
+def instructions(argv: list[str], env: dict[str, str]) -> int | None:
+    """Instructions one run of *argv* executes (valgrind's callgrind), or None without valgrind."""
+    try:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+            capture_output=True, text=True, env=env, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    return None
+
+
+def figure_startup_on(quick: bool) -> list[Row]:
+    """`import requests` and `pip --version` with INDEXAUTH=1 against unset, before and after."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        before_src = tmp / "before-src"
+        before_src.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", BEFORE_WRAPT], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(before_src)], input=archive, check=True)
+        pythons = {
+            "before": startup_venv(tmp, "before", before_src),
+            "after": startup_venv(tmp, "after", ROOT),
+        }
+        env = {k: v for k, v in os.environ.items() if k not in ("INDEXAUTH", "PYTHONPATH")}
+        per_block = 3 if quick else 5
+        rounds = 4 if quick else 20
+        commands = {
+            "python -c 'import requests'": ["-c", "import requests"],
+            "pip --version": ["-m", "pip", "--version"],
+        }
+        for label, args in commands.items():
+            for version, python in pythons.items():
+                argv = [str(python), *args]
+
+                def block(extra: dict[str, str], argv: list[str] = argv) -> Callable[[], float]:
+                    child = {**env, **extra}
+                    return lambda: timed(
+                        lambda: [
+                            subprocess.run(argv, env=child, check=True, capture_output=True)
+                            for _ in range(per_block)
+                        ]
+                    )
+
+                block({})(), block({"INDEXAUTH": "1"})()  # warm the file cache
+                counts = {
+                    state: instructions(argv, {**env, **extra})
+                    for state, extra in (("unset", {}), ("on", {"INDEXAUTH": "1"}))
+                }
+                note = ""
+                if counts["unset"] and counts["on"]:
+                    note = (
+                        f"instructions (callgrind): {counts['on'] / counts['unset']:.3f}x, "
+                        f"+{(counts['on'] - counts['unset']) / 1e6:.1f}M"
+                    )
+                row = ratio_row(
+                    "8 start-up on",
+                    f"{label}, INDEXAUTH=1 / unset, {version} wrapt ({per_block} starts a round)",
+                    interleave(block({}), block({"INDEXAUTH": "1"}), rounds),
+                    None,
+                    note,
+                )
+                row.extra = {"instructions": counts, "version": version}
+                rows.append(row)
+    return rows
+
+
 # -- 3. per-request overhead ----------------------------------------------------------------
 
 
@@ -675,6 +785,7 @@ FIGURES = {
     "concurrency": figure_concurrency,
     "keyring-command": figure_keyring_command,
     "memory": figure_memory,
+    "startup-on": figure_startup_on,
 }
 
 

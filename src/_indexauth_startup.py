@@ -1,9 +1,12 @@
 """indexauth's start-up hook: with `INDEXAUTH=1`, instrument pip, requests and httpx on import.
 
-`indexauth.pth` (and `indexauth.start` on Python 3.15+) call `install()` at
-every interpreter start. Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`, it
-returns at once (the `.pth` line checks the same values itself, so with
-`INDEXAUTH=0` this module is not even imported; keep the two in step).
+`indexauth.pth` runs at every interpreter start and, to stay cheap, only asks
+whether `INDEXAUTH` is in the environment at all; when it is, it imports this
+module and calls `pth()`, which checks the value. (`indexauth.start`, on Python
+3.15+, calls `install()`.) Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`,
+both return at once, and `pth()` takes this module out of `sys.modules`, so a
+process run with `INDEXAUTH=0` (keyring's child, `INDEXAUTH=0 pip ...`) holds
+nothing of indexauth.
 Otherwise it puts one small finder at the front of `sys.meta_path` that
 notices when a watched module finishes importing and only then imports
 `indexauth._patch` (and wrapt) to instrument it. It may run twice in one start
@@ -16,9 +19,11 @@ process of the environment that has the variable set.
 
 from __future__ import annotations
 
+# _thread, not threading: importing threading (and functools, collections) costs more than
+# this whole module, and every process with INDEXAUTH set imports it.
+import _thread
 import os
 import sys
-import threading
 
 # Not `typing.TYPE_CHECKING`: importing typing would double this module's start-up cost.
 TYPE_CHECKING = False
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["CARRIER", "carried", "carry", "enabled", "install", "unwatch", "watch"]
+__all__ = ["CARRIER", "carried", "carry", "enabled", "install", "pth", "unwatch", "watch"]
 
 # The modules whose classes indexauth instruments; the hook fires when each finishes executing.
 # pipx.util: pipx builds its children's environment without PYTHONPATH (see indexauth._children).
@@ -39,7 +44,7 @@ CARRIER = "_INDEXAUTH_CARRIER"
 # Set by the carrier in a process that got indexauth from its parent: that parent's interpreter.
 carried: str | None = None
 
-_lock = threading.RLock()
+_lock = _thread.RLock()
 _watching = False
 _warned = False
 
@@ -47,6 +52,15 @@ _warned = False
 def enabled() -> bool:
     """Whether `INDEXAUTH` asks for the global hook."""
     return os.environ.get("INDEXAUTH", "").strip().lower() in _TRUE
+
+
+def pth() -> None:
+    """The `.pth` line's entry point, run when `INDEXAUTH` is set to anything; never raises."""
+    if enabled():
+        install()
+    else:
+        # Off (`0`, `false`, empty): leave the process as if the line had not run.
+        sys.modules.pop(__name__, None)
 
 
 def install() -> None:
@@ -133,7 +147,7 @@ def _apply(name: str, module: ModuleType) -> None:
 class _Finder:
     """A meta-path finder that wraps the loader of a watched module, and nothing else."""
 
-    _busy = threading.local()
+    _busy = _thread._local()  # noqa: SLF001 - threading.local is this class
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None

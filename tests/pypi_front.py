@@ -120,6 +120,30 @@ def pypi_app(root: Path, users: dict[str, str]) -> Wsgi:
     return app
 
 
+def public_app(root: Path) -> Wsgi:
+    """A real pypiserver app over *root* that anyone may read (a mirror); 404 for what it lacks."""
+    app: Wsgi = pypiserver.app(
+        roots=[str(root)], password_file=".", authenticate=[], disable_fallback=True
+    )
+    return app
+
+
+def files_hidden_when_anonymous(app: Wsgi, user: str, password: str) -> Wsgi:
+    """*app* with public pages, whose files answer 404 without credentials (Artifactory-like)."""
+    basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def wrapped(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        anonymous = not environ.get("HTTP_AUTHORIZATION")
+        if anonymous and environ.get("PATH_INFO", "").startswith("/packages/"):
+            start("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"404 Not Found"]
+        if anonymous:
+            environ = {**environ, "HTTP_AUTHORIZATION": basic}  # the page is public
+        return app(environ, start)
+
+    return wrapped
+
+
 def not_found_when_anonymous(app: Wsgi) -> Wsgi:
     """*app*, answering 404 instead of 401 to requests without credentials (as GitLab does)."""
 

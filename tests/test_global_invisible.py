@@ -299,3 +299,40 @@ class TestHttpx:
         with httpx.Client() as client:
             assert client.get(server.url("/p/simple/x/"), auth=("bob", "nope")).status_code == 401
         assert [s.user for s in server.seen] == ["bob"]
+
+
+class TestQuiet:
+    def test_401_from_a_url_of_no_configured_index_is_debug_only(
+        self, configured: bool, server: IndexServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Some API answering 401, nothing found: a debug line, never a warning on stderr."""
+        server.route("/api/", users={"x": "y"})
+        httpx = client_module("httpx")
+        with caplog.at_level(logging.DEBUG, "indexauth"):
+            with requests.Session() as session:
+                assert session.get(server.url("/api/user")).status_code == 401
+            with httpx.Client() as client:
+                assert client.get(server.url("/api/user")).status_code == 401
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        found = [r for r in caplog.records if "no credentials found" in r.getMessage()]
+        assert len(found) == 2
+        assert all(r.levelno == logging.DEBUG for r in found)
+
+    def test_401_from_a_configured_index_with_nothing_found_warns_once(
+        self,
+        configured: bool,
+        server: IndexServer,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """A configured index refusing us with nothing found is the user's business: one warning."""
+        server.route("/r/", users={"x": "y"})
+        monkeypatch.setenv("INDEXAUTH_INDEX_R_URL", server.url("/r/simple/"))
+        indexauth.uninstall()
+        indexauth.install()
+        with caplog.at_level(logging.DEBUG, "indexauth"), requests.Session() as session:
+            for name in ("a", "b"):
+                assert session.get(server.url(f"/r/simple/{name}/")).status_code == 401
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1
+        assert "no credentials found" in warnings[0].getMessage()

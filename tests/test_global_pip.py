@@ -20,7 +20,9 @@ from conftest import TESTS, KeyringStore, ensure_supported_pip
 from pypi_front import (
     BACKEND,
     Front,
+    files_hidden_when_anonymous,
     not_found_when_anonymous,
+    public_app,
     pypi_app,
     write_backend_sdist,
     write_wheel,
@@ -62,11 +64,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """pypiserver indexes: /a/, /al/ (alice), /b/ (bob), /gl/ (alice; 404 when anonymous)."""
+    """pypiserver indexes: /a/, /al/ (alice), /b/ (bob), /gl/ (alice; 404 when anonymous),
+    /fa/ (alice; public pages, files 404 when anonymous), /pub/ (a public mirror without demo)."""
     base = tmp_path_factory.mktemp("indexes")
-    a, b = base / "a", base / "b"
+    a, b, pub = base / "a", base / "b", base / "pub"
     a.mkdir()
     b.mkdir()
+    pub.mkdir()
+    write_wheel(pub, "mirrored")
     write_wheel(a, "demo")
     write_wheel(a, "privbackend", {"privbackend.py": BACKEND})
     write_backend_sdist(a, "needsbackend", "privbackend")
@@ -78,6 +83,8 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
             "al": app_a,
             "b": pypi_app(b, {"bob": "pw-b"}),
             "gl": not_found_when_anonymous(app_a),
+            "fa": files_hidden_when_anonymous(app_a, "alice", "pw-a"),
+            "pub": public_app(pub),
         }
     ).start()
     yield server
@@ -340,16 +347,19 @@ def test_duplicate_site_dir_is_idempotent(venv: Path, env: Env, front: Front) ->
         f" '-d', {str(dest)!r}, '--index-url', {front.url('a')!r}, 'demo'])\n"
         "from indexauth import _patch\n"
         "finders = [f for f in sys.meta_path if type(f).__name__ == '_Finder']\n"
-        "print(_patch.patched(), len(finders))\n"
+        "print(_patch.patched()[:4], len(set(_patch.patched())) == len(_patch.patched()),"
+        " len(finders))\n"
         "sys.exit(code)\n"
     )
     done = run(venv, env, "-c", program)
     assert done.returncode == 0, output(done)
     last = done.stdout.strip().splitlines()[-1]
+    # pip's failure paths are hooked at the first send (the download classes vary by pip version).
     assert last == (
         "['pip._vendor.requests.adapters.HTTPAdapter.send', "
         "'pip._internal.network.session.PipSession.send', "
-        "'pip._internal.network.auth.MultiDomainBasicAuth.__call__'] 1"
+        "'pip._internal.network.auth.MultiDomainBasicAuth.__call__', "
+        "'pip._internal.exceptions.DistributionNotFound.__init__'] True 1"
     )
 
 
@@ -449,6 +459,27 @@ def test_invalid_user_config_is_one_warning(venv: Path, env: Env, front: Front) 
     assert "config.toml: [[index]] number 1: invalid authenticate value 'sometimes'" in done.stderr
 
 
+TOKEN = "glpat-Zq81xTsecret4d9"  # a token that pypiserver does not accept
+
+
+@pytest.mark.parametrize("form", ["{t}@", "{t}:@"])
+def test_token_in_index_url_never_printed(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, form: str
+) -> None:
+    """A refused token in the index URL (pip's `TOKEN@` form, the README's `TOKEN:@`):
+    pip's stdout and stderr at -vvv never show it, and it is tried once, as the user part
+    with an empty password (issue 9, point 1)."""
+    url = front.url("a").replace("http://", "http://" + form.format(t=TOKEN))
+    done = pip(venv, env, "-vvv", "--index-url", url, "demo")
+    text = output(done)
+    assert done.returncode == 1, text  # -vvv: pip logs the resolver's traceback at debug level
+    # pip itself shows `TOKEN:****@` for the `TOKEN:@` form (its own redaction):
+    # what indexauth adds must not show it at all.
+    shown = text.count(TOKEN) - (text.count(f"{TOKEN}:****@") if form == "{t}:@" else 0)
+    assert shown == 0, text
+    assert [h.user for h in front.under("a")] == [TOKEN]
+
+
 def _keyring_set_alt(env: Env, service: str, username: str, password: str) -> None:
     """The real `keyring set`, with keyrings.alt's plaintext backend."""
     subprocess.run(
@@ -474,7 +505,8 @@ def test_readme_recipe_with_a_username_less_keyring_backend(
     with_user = url.replace("http://", "http://alice@")
     done = pip(venv, env, "--keyring-provider", provider, "--index-url", with_user, "demo")
     assert done.returncode == 0, output(done)
-    assert [h.user for h in front.under("a")][:2] == [None, "alice"]
+    # A user part in the index URL asks for a password before the first request, as pip does.
+    assert {h.user for h in front.under("a")} == {"alice"}
     assert "pw-a" not in output(done)
 
 
@@ -493,3 +525,55 @@ def test_username_less_keyring_backend_hint_gives_the_username_forms(
     assert url.replace("http://", "http://USERNAME@") in text
     assert "config.toml" in text
     assert "keyring set" not in text
+
+
+def test_mirror_plus_private_extra_index_is_quiet(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """A public mirror (404 for the private package) plus the private index: a good run, silent.
+
+    The mirror's anonymous 404, with nothing found for it, is not a reason to speak.
+    """
+    kr.set(front.url("a"), "alice", "pw-a")
+    done = pip(venv, env, "--index-url", front.url("pub"), "--extra-index-url", front.url("a"), "demo")
+    assert done.returncode == 0, output(done)
+    assert [h.status for h in front.under("pub")] == [404]
+    assert any(h.user == "alice" and "/packages/demo" in h.path for h in front.under("a"))
+    assert "indexauth" not in output(done)
+
+
+def test_anonymous_404_index_reported_once_when_pip_fails(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """A GitLab-style index (404 to anonymous), nothing found: said once, then pip's own error."""
+    done = pip(venv, env, "--index-url", front.url("gl"), "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "Could not find a version that satisfies the requirement demo" in text
+    assert text.count("WARNING: indexauth:") == 1
+    assert text.count("no credentials found") == 1
+    assert "the server answered 404" in text
+
+
+def test_file_404_reported_once_when_the_download_fails(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """Public pages, files 404 to anonymous: nothing found is said once, with pip's HTTP error."""
+    done = pip(venv, env, "--index-url", front.url("fa"), "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "HTTP error 404 while getting" in text
+    assert text.count("WARNING: indexauth:") == 1
+    assert "/fa/packages/demo-1.0-py3-none-any.whl" in text
+
+
+def test_file_404_to_anonymous_gets_credentials(
+    venv: Path, env: Env, front: Front, kr: KeyringStore
+) -> None:
+    """The same index with a keyring entry: the file's 404 is a challenge, and the retry works."""
+    kr.set(front.url("fa"), "alice", "pw-a")
+    done = pip(venv, env, "--index-url", front.url("fa"), "demo")
+    assert done.returncode == 0, output(done)
+    files = [h for h in front.under("fa") if "/packages/" in h.path]
+    assert [(h.user, h.status) for h in files] == [(None, 404), ("alice", 200)]
+    assert "indexauth" not in output(done)

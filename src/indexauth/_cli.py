@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any, NoReturn, TextIO, TypeVar
+from urllib.parse import unquote
 
 import _indexauth_startup
 
@@ -53,7 +54,16 @@ from ._models import Credentials, Index
 from ._resolver import Resolver
 from ._sources import Target
 from ._store import Store, StoreError, service_key
-from ._urls import UrlError, is_loopback, realm_of, redact, service_names, split_url
+from ._urls import (
+    UrlError,
+    is_loopback,
+    realm_of,
+    redact,
+    service_names,
+    shown_username,
+    split_url,
+    username_may_be_token,
+)
 from ._uvstore import UvStoreError, read_uv_store, uv_credentials_path
 from ._version import __version__
 
@@ -123,12 +133,17 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
     return found
 
 
-def _index_for(url: str, username: str | None) -> tuple[Index, str]:
-    """The configured index that covers *url* (with *username*), or an ad-hoc one."""
+def _index_for(url: str, username: str | None, given: str | None = None) -> tuple[Index, str]:
+    """The configured index that covers *url* (with *username*), or an ad-hoc one.
+
+    *given* is the URL as typed: a user part in it that may be a token makes the
+    ad-hoc index from it, so the lookup treats it as pip would (see `Index`).
+    """
     items = configured_indexes()
     target = Authenticator([item.index for item in items], Resolver(())).match(url)
     if target is None or target.index is None:
-        return Index(url, username=username), "not configured: checked as an index at this URL"
+        adhoc = given if given is not None and _url_token(given) else url
+        return Index(adhoc, username=username), "not configured: checked as an index at this URL"
     origin = next(item.origin for item in items if item.index is target.index)
     index = target.index if username is None else target.index.replace(username=username)
     return index, origin
@@ -182,6 +197,17 @@ def _url_username(text: str) -> str | None:
     except UrlError:
         return None
     return user or None
+
+
+def _url_token(text: str) -> bool:
+    """Whether the user part of *text* may be a token (pip's `https://TOKEN@host/`)."""
+    user = _url_username(text)
+    return user is not None and username_may_be_token(unquote(user), None)
+
+
+def _shown_url_username(text: str) -> str | None:
+    """The user part of *text* as a user name, or `None` when it may be a token."""
+    return None if _url_token(text) else _url_username(text)
 
 
 def _is_loopback(url: str) -> bool:
@@ -602,7 +628,7 @@ def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
 def cmd_token(args: argparse.Namespace) -> int:
     """Print the password or token indexauth would send for an index."""
     url = _url_arg(args.url)
-    index, _origin = _index_for(url, args.username or _url_username(args.url))
+    index, _origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
@@ -649,7 +675,7 @@ def _classify_error(error: IndexAuthError) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     """Show every step of the lookup for a URL, then make one live request and classify it."""
     url = _url_arg(args.url)
-    index, origin = _index_for(url, args.username or _url_username(args.url))
+    index, origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
     assert target is not None  # noqa: S101 - the URL was checked
@@ -717,8 +743,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         "keyring": {"provider": provider, "backend": backend},
         "store": str(Store().path),
         "attempts": [_attempt_json(a) for a in result.attempts],
-        "found": {"source": result.source, "username": result.username}
-        if result.complete
+        "found": {
+            "source": result.source,
+            "username": shown_username(result.username, result.credentials.password),
+        }
+        if result.complete and result.credentials is not None
         else None,
         "requests": sent,
         "outcome": outcome,

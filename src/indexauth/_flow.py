@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -35,9 +35,9 @@ from ._exceptions import (
     MissingCredentialsError,
     UnreplayableRequestError,
 )
-from ._hints import missing_hint, rejected_hint, unreplayable_hint
+from ._hints import missing_hint, rejected_hint, token_refused_hint, unreplayable_hint
 from ._models import Credentials, Index
-from ._resolver import LookupResult, Resolver
+from ._resolver import URL_TOKEN_SOURCE, LookupResult, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
@@ -99,6 +99,9 @@ class Authenticator:
     def __init__(self, indexes: Sequence[Index], resolver: Resolver) -> None:
         self.indexes = indexes
         self.resolver = resolver
+        # Where a 403/404 to an anonymous request, nothing found, goes instead of the log:
+        # pip's driver reports it only if pip then fails on that index.
+        self.defer: Callable[[IndexAuthError], None] | None = None
         self._diagnosed: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -202,8 +205,13 @@ class Authenticator:
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
-        if known is None and (policy == "always" or self.resolver.renewing(target)):
-            # `always`, or credentials that expired: never an anonymous request first.
+        # A user part in the index URL asks for credentials from the first request, as in
+        # pip; credentials that expired are renewed before sending, not after a challenge.
+        if known is None and (
+            policy == "always"
+            or (index is not None and index.lone_user)
+            or self.resolver.renewing(target)
+        ):
             result = yield Lookup(target.asked_by(url))
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
@@ -232,7 +240,10 @@ class Authenticator:
             error = self._not_found(url, target, policy, result, status)
             if status == 401:
                 return Outcome(error, True)
-            self.diagnose(error)
+            if self.defer is not None:
+                self.defer(error)
+            else:
+                self.diagnose(error)
             return Outcome(error, False)
         if not replayable:
             return Outcome(self._unreplayable(url, target, policy, result, status), True)
@@ -310,6 +321,8 @@ class Authenticator:
         if status in (401, 403):
             if creds is not None:
                 self.resolver.rejected(target, creds)
+            if source == URL_TOKEN_SOURCE:
+                return Outcome(self._token_refused(status, url, target, policy, attempts), True)
             cls = ForbiddenError if status == 403 else CredentialsRejectedError
             what = "401 Unauthorized" if status == 401 else "403 Forbidden"
             if refreshed:
@@ -334,13 +347,30 @@ class Authenticator:
             self.resolver.accepted(target, creds, source)
         return _OK
 
+    def _token_refused(
+        self, status: int, url: str, target: Target, policy: str, attempts: tuple[Attempt, ...]
+    ) -> IndexAuthError:
+        return IncompleteCredentialsError(
+            f"the index URL gives a user part without a password and no source has a password "
+            f"for it, so it was tried as a token (with an empty password) and {redact(url)} "
+            f"refused it; status {status} ({_where(target)}, authenticate={policy!r})",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=attempts,
+            hint=token_refused_hint(target),
+            status=status,
+            source=URL_TOKEN_SOURCE,
+        )
+
     def _not_found(
         self, url: str, target: Target, policy: str, result: LookupResult, status: int | None
     ) -> IndexAuthError:
         cls: type[IndexAuthError] = MissingCredentialsError
+        shown = _shown_user(target, result.username)
         hint = missing_hint(
             target,
-            result.username,
+            shown,
             frozenset(s.name for s in self.resolver.sources),
             result.attempts,
         )
@@ -350,9 +380,16 @@ class Authenticator:
             failure = result.failures[0]
             cls, hint = failure.error_class, failure.hint or hint
         when = "nothing was sent" if status is None else f"the server answered {status}"
+        incomplete = f"username {shown!r} found but no password"
+        if target.index is not None and target.index.lone_user and result.username == shown:
+            # `__token__@host` whose keyring entry or stored login is gone.
+            incomplete = (
+                f"the index URL gives username {shown!r} without a password, and no source "
+                "has a password or token for it (was its keyring entry or stored login removed?)"
+            )
         what = {
             MissingCredentialsError: "no credentials found",
-            IncompleteCredentialsError: f"username {result.username!r} found but no password",
+            IncompleteCredentialsError: incomplete,
         }.get(cls, "a credential source failed: " + "; ".join(f.message for f in result.failures))
         return cls(
             f"{what} for {redact(url)} ({_where(target)}, authenticate={policy!r}); {when}",
@@ -365,7 +402,14 @@ class Authenticator:
         )
 
     def diagnose(self, error: IndexAuthError) -> None:
-        """Log *error*: at warning level once per index and cause, then at debug level."""
+        """Log *error*: at warning level once per index and cause, then at debug level.
+
+        Nothing found for a URL of no configured index is debug only: a GitHub API
+        call answering 401 in some program is none of the user's index business.
+        """
+        if error.index is None and type(error) is MissingCredentialsError:
+            logger.debug("indexauth: %s", error)
+            return
         # pip fetches one page per package; the user needs to read this once.
         where = str(error.index) if error.index else _realm_label(error.url)
         key = (where, type(error).__name__)
@@ -400,6 +444,14 @@ def _realm_label(url: str) -> str:
         return str(realm_of(url))
     except UrlError:
         return "?"
+
+
+def _shown_user(target: Target, username: str | None) -> str | None:
+    """*username* as messages show it: a user part of the index URL that may be a token is masked."""
+    creds = target.index._url_credentials if target.index is not None else None  # noqa: SLF001
+    if username is not None and creds is not None and creds.may_be_token and username == creds.username:
+        return "****"
+    return username
 
 
 def _where(target: Target) -> str:

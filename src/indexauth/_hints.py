@@ -8,7 +8,7 @@ from ._exceptions import Attempt
 from ._models import env_name
 from ._sources import Target
 
-__all__ = ["missing_hint", "rejected_hint", "unreplayable_hint"]
+__all__ = ["missing_hint", "rejected_hint", "token_refused_hint", "unreplayable_hint"]
 
 
 def _service(target: Target) -> str:
@@ -113,6 +113,16 @@ def rejected_hint(target: Target, source: str, status: int) -> str:
     return (
         f"{what}: replace it: `indexauth login {url}`, "
         f"or for keyring `keyring set {_service(target)} USERNAME`"
+    )
+
+
+def token_refused_hint(target: Target) -> str:
+    """What to do when the index URL's lone user part, tried as a token, was refused."""
+    url = target.index.url if target.index is not None else str(target.realm)
+    return (
+        "if the user part is a token, it is wrong or expired: put a new one in the index URL; "
+        "if it is a user name, store its password: "
+        f"`indexauth login {url} --username USER` (or `keyring set {_service(target)} USER`)"
     )
 
 

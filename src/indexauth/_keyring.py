@@ -77,7 +77,7 @@ class KeyringImportSource:
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         self._module()  # an import failure is reported here, in the caller's thread
-        local = Recorder()
+        local = Recorder(hidden=record.hidden)  # a user part that may be a token stays masked
         outcome: list[Credentials | BaseException | None] = []
 
         def walk() -> None:

@@ -18,8 +18,10 @@ from ._urls import (
     realm_of,
     redact,
     root_path,
+    shown_username,
     split_url,
     strip_userinfo,
+    username_may_be_token,
 )
 
 __all__ = [
@@ -102,6 +104,12 @@ class Credentials:
 
     >>> Credentials("__token__", "glpat-x")
     Credentials(username='__token__', password='****')
+
+    A username without a password, or with an empty one, may be a token, so
+    the repr masks it too:
+
+    >>> Credentials("glpat-x", "")
+    Credentials(username='****', password='****')
     """
 
     __slots__ = ("_header", "_headers", "_password", "_run", "_token", "username")
@@ -214,6 +222,11 @@ class Credentials:
         return (("Authorization", self.authorization()),)
 
     @property
+    def may_be_token(self) -> bool:
+        """Whether the username may itself be a token (no password, or an empty one)."""
+        return self._token is None and username_may_be_token(self.username, self._password)
+
+    @property
     def is_bearer(self) -> bool:
         """Whether these are a bearer token rather than a username and password."""
         return self._token is not None
@@ -254,7 +267,8 @@ class Credentials:
         if self._token is not None:
             return "Credentials.bearer('****')"
         shown = "None" if self._password is None else "'****'"
-        return f"Credentials(username={self.username!r}, password={shown})"
+        user = shown_username(self.username, self._password)
+        return f"Credentials(username={user!r}, password={shown})"
 
     def __reduce__(self) -> tuple[object, ...]:
         # Credentials are process-local on purpose: pickling would copy the secret.
@@ -288,7 +302,10 @@ class Index:
     *authenticate* is `"auto"` (send anonymously, authenticate on a challenge),
     `"always"` (never send an anonymous request) or `"never"` (strip
     credentials, never look any up). Userinfo in *url* is used as credentials
-    and never printed.
+    and never printed. A user part without a password (or with an empty one)
+    may be a token: `username` is `None` then, unless it is a conventional
+    name such as `__token__`, and the flow looks up a password for it, or
+    sends it as a token with an empty password, as pip does.
 
     *password_command* is a program (a list of words, or one string split as a
     shell splits it) whose trimmed output is the password; *credential_helper*
@@ -379,11 +396,13 @@ class Index:
         set_(self, "root", root_path(parts.path))
         url_user = unquote(parts.username) if parts.username is not None else None
         url_password = unquote(parts.password) if parts.password is not None else None
-        set_(self, "username", username if username is not None else (url_user or None))
         creds = None
         if url_password is not None or url_user:
             creds = Credentials(url_user or "", url_password)
         set_(self, "_url_credentials", creds)
+        if username is None and url_user and creds is not None and not creds.may_be_token:
+            username = url_user
+        set_(self, "username", username)
         set_(self, "_untrusted", None)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -478,6 +497,12 @@ class Index:
             self.credential_helper,
             self.auth,
         )
+
+    @property
+    def lone_user(self) -> bool:
+        """Whether the URL names a user without a password: the flow looks one up first."""
+        creds = self._url_credentials
+        return creds is not None and not creds.complete
 
     @property
     def untrusted_origin(self) -> str | None:

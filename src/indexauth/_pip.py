@@ -15,14 +15,17 @@
   netrc lookups are off, the flow owns them.
 
 Failures inside pip: `authenticate="always"` with nothing found raises pip's
-`DiagnosticPipError` (exit 1, no traceback); an index that refuses us under
-`auto` gets one warning through pip's logging before pip's usual "Could not
-find a version".
+`DiagnosticPipError` (exit 1, no traceback); a 401 with nothing found is one
+warning through pip's logging at once. A 403 or 404 to an anonymous request
+with nothing found is kept back and said once only if pip then fails (it
+finds no distribution, or a download answers 4xx): a good run stays quiet.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
+import importlib
 import logging
 import re
 import sys
@@ -40,7 +43,15 @@ from ._keyring import PROVIDERS
 from ._models import Credentials, Index, mark_untrusted
 from ._urls import UrlError, redact, split_url, strip_userinfo
 
-__all__ = ["MIN_PIP", "authenticator_for", "forget", "patch", "pip_error", "pip_indexes"]
+__all__ = [
+    "MIN_PIP",
+    "authenticator_for",
+    "forget",
+    "patch",
+    "pip_error",
+    "pip_indexes",
+    "report_pending",
+]
 
 logger = logging.getLogger("indexauth")
 
@@ -101,17 +112,86 @@ def authenticator_for(session: Any) -> Authenticator:
             found = _authenticators.get(key)
             if found is None:
                 found = Authenticator(pip_indexes(list(urls)), _patch.resolver(provider))
+                found.defer = functools.partial(_defer, found)
                 _authenticators[key] = found
     return found
 
 
+# -- a good pip run stays quiet -------------------------------------------------------
+#
+# A 403 or 404 to an anonymous request with nothing found is often just "no such
+# project here" (a mirror without the private package). It is kept, and said once
+# only if pip then fails: it cannot find a distribution, or a download answers 4xx.
+
+_pending: dict[tuple[str, str], tuple[Authenticator, IndexAuthError]] = {}
+_pending_lock = threading.Lock()
+_failure_hooks = False
+
+
+def _defer(authenticator: Authenticator, error: IndexAuthError) -> None:
+    key = (str(error.index), type(error).__name__)
+    with _pending_lock:
+        _pending.setdefault(key, (authenticator, error))
+
+
+def report_pending(error: IndexAuthError | None = None) -> None:
+    """Say what was kept back: everything, or only *error*'s index and cause."""
+    with _pending_lock:
+        if error is None:
+            said = list(_pending.values())
+            _pending.clear()
+        else:
+            found = _pending.pop((str(error.index), type(error).__name__), None)
+            said = [] if found is None else [(found[0], error)]
+    for authenticator, kept in said:
+        authenticator.diagnose(kept)
+
+
+def _failure_hooks_on() -> None:
+    """Hook pip's two failure paths; done at the first send, when pip's modules are all loaded."""
+    global _failure_hooks  # noqa: PLW0603 - once per install
+    if _failure_hooks:
+        return
+    _failure_hooks = True
+    exceptions = importlib.import_module("pip._internal.exceptions")
+    download = importlib.import_module("pip._internal.network.download")
+    _patch.instrument(exceptions.DistributionNotFound, "__init__", _not_found)
+    for name in ("Downloader", "BatchDownloader"):  # BatchDownloader: pip < 25.1
+        if hasattr(download, name):
+            _patch.instrument(getattr(download, name), "__call__", _downloading)
+
+
+def _not_found(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # pip found no distribution: what an index refused us may be why.
+    report_pending()
+    return wrapped(*args, **kwargs)
+
+
+def _downloading(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    except Exception as exc:
+        error = getattr(getattr(exc, "response", None), "indexauth_error", None)
+        if isinstance(error, IndexAuthError):
+            report_pending(error)
+        raise
+
+
 def forget() -> None:
-    """Drop the per-session authenticators (`uninstall()`: the next install starts afresh)."""
+    """Drop the per-session authenticators and what they kept back (`uninstall()`)."""
+    global _failure_hooks  # noqa: PLW0603
     with _authenticators_lock:
         _authenticators.clear()
+    with _pending_lock:
+        _pending.clear()
+    _failure_hooks = False
 
 
 def _session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        _failure_hooks_on()
+    except Exception as exc:  # noqa: BLE001 - without them pip only misses a late warning
+        _indexauth_startup.warn(exc)
     try:
         authenticator = authenticator_for(instance)
     except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in

@@ -17,6 +17,10 @@ Rules, in one place:
   cache, and the next lookup runs the program again (once, however many ask).
 - An index with `auth="bearer"` gets whatever secret the chain found as a
   bearer token.
+- A user part in the index URL without a password may be a token (pip's
+  `https://TOKEN@host/`): it is never shown, and when no source has a password
+  for it, it is sent as a token with an empty password (`URL_TOKEN_SOURCE`).
+  A conventional name such as `__token__` is never sent alone.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from ._exceptions import Attempt
 from ._models import Credentials
 from ._sources import Recorder, Source, SourceFailure, Target
 
-__all__ = ["LookupResult", "Resolver"]
+__all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Resolver"]
 
 logger = logging.getLogger("indexauth")
 
 MEMO_SIZE = 1024  # keys are indexes and realms: a bound, not a working set
+URL_TOKEN_SOURCE = "the user part of the index URL, sent as a token with an empty password"  # noqa: S105 - a label
 EXPIRY_MARGIN = 60.0  # seconds before `expires` that a token is renewed
 
 
@@ -203,7 +208,8 @@ class Resolver:
             del self._seeds[next(iter(self._seeds))]
 
     def _run(self, target: Target, *, eager_only: bool) -> LookupResult:
-        record = Recorder()
+        hidden = _hidden_user(target)
+        record = Recorder(hidden=hidden)
         username = target.index.username if target.index is not None else None
         failures: list[SourceFailure] = []
         for source in self.sources:
@@ -233,6 +239,17 @@ class Resolver:
                 )
             if username is None and found.username:
                 username = found.username
+        if not eager_only and hidden is not None and username == hidden:
+            # pip's rule for a lone user part: no password anywhere, so it is the token.
+            record("index URL", "", username, "no password for its user part in any source: "
+                   "sent as a token with an empty password")
+            return LookupResult(
+                Credentials(hidden, ""),
+                hidden,
+                URL_TOKEN_SOURCE,
+                tuple(record.attempts),
+                tuple(failures),
+            )
         return LookupResult(None, username, None, tuple(record.attempts), tuple(failures))
 
     def _failed(
@@ -243,6 +260,12 @@ class Resolver:
         record: Recorder,
         failures: list[SourceFailure],
     ) -> None:
+        if record.hidden is not None:
+            failure = SourceFailure(
+                record.mask(failure.message),
+                hint=record.mask(failure.hint),
+                error_class=failure.error_class,
+            )
         failures.append(failure)
         last = record.attempts[-1] if record.attempts else None
         if last is None or last.source != source.name or not last.outcome.startswith("failed"):
@@ -255,6 +278,12 @@ class Resolver:
                 return
             self._warned.add(message)
         logger.warning("indexauth: %s", message)
+
+
+def _hidden_user(target: Target) -> str | None:
+    """The index URL's user part when it may be a token, else `None`."""
+    creds = target.index._url_credentials if target.index is not None else None  # noqa: SLF001
+    return creds.username if creds is not None and creds.may_be_token else None
 
 
 def _describe(attempt: Attempt) -> str:

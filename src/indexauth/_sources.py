@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
+from urllib.parse import quote
 
 from ._exceptions import Attempt, ConfigurationError, IndexAuthError, ProviderError
 from ._models import Credentials, Index, env_name
@@ -85,14 +86,30 @@ class SourceFailure(Exception):  # noqa: N818 - a signal between sources and the
 
 @dataclass
 class Recorder:
-    """Collects the attempts of one lookup and writes one debug line for each."""
+    """Collects the attempts of one lookup and writes one debug line for each.
+
+    *hidden* is a user part that may be a token (see `Index.lone_user`): every
+    step shows it as `****`, whichever source mentions it.
+    """
 
     attempts: list[Attempt] = field(default_factory=list)
+    hidden: str | None = None
 
     def __call__(self, source: str, where: str, username: str | None, outcome: str) -> None:
-        attempt = Attempt(source, where, username, outcome)
+        if self.hidden is not None and username == self.hidden:
+            username = "****"
+        attempt = Attempt(source, self.mask(where), username, self.mask(outcome))
         self.attempts.append(attempt)
         logger.debug("lookup: %s", attempt)
+
+    def mask(self, text: str) -> str:
+        """*text* with the hidden user part replaced by `****`, quoted forms included."""
+        hidden = self.hidden
+        if not hidden or not text:
+            return text
+        for form in (hidden, repr(hidden)[1:-1], quote(hidden, safe=""), quote(hidden)):
+            text = text.replace(form, "****")
+        return text
 
 
 class Source(Protocol):

@@ -11,6 +11,8 @@ Realm(scheme='https', host='h.example', port=443)
 False
 >>> redact("https://alice:s3cret@h.example/simple/")
 'https://alice:****@h.example/simple/'
+>>> redact("https://glpat-Zx81:@h.example/simple/")
+'https://****@h.example/simple/'
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import NamedTuple
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 __all__ = [
+    "CONVENTIONAL_USERNAMES",
     "Realm",
     "UrlError",
     "effective_path",
@@ -29,7 +32,9 @@ __all__ = [
     "redact",
     "root_path",
     "service_names",
+    "shown_username",
     "split_url",
+    "username_may_be_token",
 ]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -50,6 +55,10 @@ _SECRET_QUERY_KEYS = frozenset(
         "private_token",
         "job_token",
     }
+)
+# User names that services document as fixed words in front of a token: not secrets.
+CONVENTIONAL_USERNAMES = frozenset(
+    {"__token__", "oauth2accesstoken", "aws", "VssSessionToken", "gitlab-ci-token"}
 )
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
 # An authority with no colon, or a colon followed by digits only (a port).
@@ -77,6 +86,29 @@ class Realm(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.scheme}://{self.netloc}"
+
+
+def username_may_be_token(username: str, password: str | None) -> bool:
+    """Whether *username* (decoded) may be a secret: it came without a password, or an empty one.
+
+    pip and uv read `https://TOKEN@host/` and `https://TOKEN:@host/` as a token
+    in the user part, so such a user part is never shown, unless it is one of
+    the conventional words services put in front of a token (`__token__`,
+    `oauth2accesstoken`, `aws`, `VssSessionToken`, `gitlab-ci-token`).
+
+    >>> username_may_be_token("glpat-Zx81", None), username_may_be_token("__token__", "")
+    (True, False)
+    >>> username_may_be_token("alice", "s3cret")
+    False
+    """
+    return bool(username) and not password and username not in CONVENTIONAL_USERNAMES
+
+
+def shown_username(username: str | None, password: str | None) -> str | None:
+    """*username* as messages may show it: `'****'` when it may be a token."""
+    if username is not None and username_may_be_token(username, password):
+        return "****"
+    return username
 
 
 def split_url(url: str) -> SplitResult:
@@ -268,11 +300,15 @@ def _authority_end(url: str, start: int) -> int:
 def redact(url: str) -> str:
     """*url* safe to print: `user:****@host`, `****@host`, `:****@host`; signed query values hidden.
 
-    It never raises; a value that is not a URL comes back with anything
-    userinfo-shaped masked.
+    A user part without a password, or with an empty one, may be a token and
+    is masked whole; only a conventional user name (see
+    `username_may_be_token`) stays visible. It never raises; a value that is
+    not a URL comes back with anything userinfo-shaped masked.
 
-    >>> redact("https://__token__@h.example/simple/?X-Amz-Signature=abc&x=1")
+    >>> redact("https://TOKEN@h.example/simple/?X-Amz-Signature=abc&x=1")
     'https://****@h.example/simple/?X-Amz-Signature=****&x=1'
+    >>> redact("https://__token__@h.example/simple/")
+    'https://__token__@h.example/simple/'
     """
     if not isinstance(url, str):
         return "<not a URL>"
@@ -291,8 +327,13 @@ def redact(url: str) -> str:
     head = url
     if at >= 0:
         userinfo = url[start:at]
-        user, colon, _password = userinfo.partition(":")
-        masked = f"{user}:****" if colon and user else (":****" if colon else "****")
+        user, colon, password = userinfo.partition(":")
+        if not user:
+            masked = ":****" if colon else "****"
+        elif password or unquote(user) in CONVENTIONAL_USERNAMES:
+            masked = f"{user}:****" if colon else user
+        else:
+            masked = "****"  # the user part may be the token itself
         head = url[:start] + masked + url[at:]
         end = start + len(masked) + 1
     query_at = min(

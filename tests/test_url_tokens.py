@@ -1,0 +1,246 @@
+"""A token in the user part of a URL is never printed, and means what it means to pip.
+
+`https://TOKEN@host/simple/` (pip's documented form) and `https://TOKEN:@host/`
+(the README's) may carry a token in the user part, so it is masked in every
+output channel: `redact`, `Index.username` and repr, pickles of indexes and
+errors, the `tried:` lines, hints, logs at every level, warnings and CLI output
+(with and without `--json`). The lone user part is looked up as a user name; if
+no source has a password for it, it is sent as a token with an empty password.
+A conventional name such as `__token__` is never sent alone. (Issue 9, point 1.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import pickle
+import string
+import warnings
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import indexauth
+from conftest import KeyringStore
+from drivers import DRIVERS, Call, Result
+from index_server import IndexServer
+from indexauth._cli import main
+from indexauth._flow import Authenticator
+from indexauth._resolver import Resolver
+from indexauth._urls import redact
+
+# Tokens as services issue them: letters, digits and a few URL-safe marks.
+tokens = st.text(string.ascii_letters + string.digits + "-_.~", min_size=12, max_size=40).map(
+    lambda s: "Zq8" + s
+)
+
+
+def _forms(token: str) -> set[str]:
+    return {token, quote(token, safe=""), repr(token)[1:-1]}
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[io.StringIO]:
+    """Everything indexauth logs (every level), warns or prints, in one buffer."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    logger = logging.getLogger("indexauth")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(buffer),
+            contextlib.redirect_stderr(buffer),
+        ):
+            warnings.simplefilter("always")
+            yield buffer
+        for warning in caught:
+            buffer.write(f"{warning.category.__name__}: {warning.message}\n")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _assert_hidden(token: str, *texts: str | bytes) -> None:
+    for text in texts:
+        for form in _forms(token):
+            if isinstance(text, bytes):
+                assert form.encode() not in text, f"token shown in {text!r}"
+            else:
+                assert form not in text, f"token shown in {text!r}"
+
+
+@pytest.fixture(scope="module", name="shared_server")
+def fixture_shared_server() -> Iterator[IndexServer]:
+    """One server for every generated example: /private/ wants alice, /tok/ wants the token."""
+    server = IndexServer().start()
+    server.route("/private/", users={"alice": "wonder-land"})
+    yield server
+    server.stop()
+
+
+class TestRedact:
+    """`redact` masks a user part that may be a token, and only that."""
+
+    @given(tokens, st.sampled_from(["{t}@", "{t}:@"]))
+    def test_lone_or_empty_password_user_part_masked(self, token: str, form: str) -> None:
+        """`TOKEN@` and `TOKEN:@` become `****@`."""
+        url = "https://" + form.format(t=quote(token, safe="")) + "h.example/simple/"
+        assert redact(url) == "https://****@h.example/simple/"
+
+    @pytest.mark.parametrize(
+        "name", ["__token__", "oauth2accesstoken", "aws", "VssSessionToken", "gitlab-ci-token"]
+    )
+    def test_conventional_names_stay_visible(self, name: str) -> None:
+        """`__token__@` and the other conventional names are not secrets."""
+        assert redact(f"https://{name}@h.example/simple/") == f"https://{name}@h.example/simple/"
+        assert redact(f"https://{name}:s3@h.example/") == f"https://{name}:****@h.example/"
+
+    def test_user_with_password_stays_visible(self) -> None:
+        """A user name that came with a non-empty password is a user name."""
+        assert redact("https://alice:s3@h.example/") == "https://alice:****@h.example/"
+
+
+class TestIndex:
+    """`Index` never shows a user part that may be a token."""
+
+    @given(tokens, st.sampled_from(["{t}@", "{t}:@"]))
+    def test_username_repr_pickle(self, token: str, form: str) -> None:
+        """username is None; repr, str of its ref and its pickle hold no token."""
+        index = indexauth.Index("https://" + form.format(t=token) + "h.example/simple/", name="n")
+        assert index.username is None
+        _assert_hidden(token, repr(index), str(index.ref), pickle.dumps(index))
+        creds = index._url_credentials
+        assert creds is not None
+        _assert_hidden(token, repr(creds))
+
+    def test_conventional_name_is_the_username(self) -> None:
+        """`__token__@` is a user name: shown, and looked up."""
+        index = indexauth.Index("https://__token__@h.example/simple/")
+        assert index.username == "__token__"
+        assert index.lone_user
+        assert "__token__" in repr(index)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    token=tokens,
+    form=st.sampled_from(["{t}@", "{t}:@"]),
+    driver_name=st.sampled_from(sorted(DRIVERS)),
+)
+def test_property_token_never_printed(
+    shared_server: IndexServer, token: str, form: str, driver_name: str
+) -> None:
+    """For any token, form and driver: the refused request's error and every channel hide it."""
+    server = shared_server
+    server.seen.clear()
+    url = server.url("/private/simple/").replace("http://", "http://" + form.format(t=token))
+    index = indexauth.Index(url, name="tok")
+    with _captured() as out:
+        [outcome] = DRIVERS[driver_name]().run(
+            [Call(server.url("/private/simple/pkg/"))], indexes=[index], options={}
+        )
+        assert isinstance(outcome, indexauth.IndexAuthError), outcome
+        assert isinstance(outcome, indexauth.IncompleteCredentialsError if form == "{t}@"
+                          else indexauth.CredentialsRejectedError)
+        Authenticator([index], Resolver([])).diagnose(outcome)
+    ours = {k: v for k, v in outcome.__dict__.items() if k not in ("request", "_request", "response")}
+    _assert_hidden(
+        token,
+        str(outcome),
+        repr(outcome),
+        outcome.render(),
+        outcome.hint,
+        repr(ours),
+        "\n".join(str(a) for a in outcome.attempts),
+        pickle.dumps(outcome),
+        out.getvalue(),
+    )
+    # The token went to the server once, as the user part with an empty password.
+    assert [s.user for s in server.seen] == [token]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=tokens)
+def test_property_cli_never_prints_token(shared_server: IndexServer, token: str) -> None:
+    """`indexauth check` (text and --json) and `status --json` never print the token."""
+    server = shared_server
+    url = server.url("/private/simple/").replace("http://", f"http://{token}@")
+    with contextlib.ExitStack() as stack:
+        mp = stack.enter_context(pytest.MonkeyPatch.context())
+        mp.setenv("INDEXAUTH_INDEX_TOK_URL", url)
+        elsewhere = server.url("/else/simple/").replace("http://", f"http://{token}@")
+        for argv in (
+            ["check", url],
+            ["check", url, "--json"],
+            ["check", elsewhere, "--json"],
+            ["status"],
+            ["status", "--json"],
+        ):
+            stdout = io.StringIO()
+            with _captured() as out, contextlib.redirect_stdout(stdout):
+                code = main([*argv, "--keyring-provider", "disabled"])
+            _assert_hidden(token, out.getvalue(), stdout.getvalue())
+            if argv[:2] == ["check", url] and "--json" in argv:
+                report = json.loads(stdout.getvalue())
+                assert report["outcome"] == "incomplete", report
+                assert code != 0
+
+
+class TestLoneUserMeansWhatItMeansToPip:
+    """A lone user part: a password looked up for it, else sent as a token; never a bare name."""
+
+    @pytest.mark.parametrize("driver_name", sorted(DRIVERS))
+    def test_password_found_for_lone_user(
+        self, server: IndexServer, kr: KeyringStore, driver_name: str
+    ) -> None:
+        """keyring has a password for the user part: user and password, up front."""
+        server.route("/p/", users={"alice": "wonder-land"})
+        kr.set(server.url("/p/simple/"), "alice", "wonder-land")
+        index = indexauth.Index(server.url("/p/simple/").replace("http://", "http://alice@"))
+        [result] = DRIVERS[driver_name]().run([Call(server.url("/p/simple/x/"))], indexes=[index], options={})
+        assert isinstance(result, Result) and result.status == 200
+        assert [s.user for s in server.seen] == ["alice"]
+
+    @pytest.mark.parametrize("driver_name", sorted(DRIVERS))
+    def test_forgotten_keyring_entry_for_token_username(
+        self, server: IndexServer, kr: KeyringStore, driver_name: str
+    ) -> None:
+        """`__token__@` with its keyring entry gone: says exactly that, and sends nothing."""
+        server.route("/p/", users={"__token__": "pypi-x"})
+        url = server.url("/p/simple/").replace("http://", "http://__token__@")
+        [error] = DRIVERS[driver_name]().run(
+            [Call(server.url("/p/simple/x/"))], indexes=[indexauth.Index(url)], options={}
+        )
+        assert isinstance(error, indexauth.IncompleteCredentialsError), error
+        assert server.seen == []
+        assert "gives username '__token__' without a password" in str(error)
+        assert "keyring entry" in str(error)
+        assert "keyring set" in error.hint and "__token__" in error.hint
+        assert error.status is None
+
+    @pytest.mark.parametrize("driver_name", sorted(DRIVERS))
+    def test_token_refused_says_tried_as_token(self, server: IndexServer, driver_name: str) -> None:
+        """Tried as a token and refused: IncompleteCredentialsError saying so, token hidden."""
+        server.route("/p/", users={"alice": "wonder-land"})
+        token = "glpat-Zq81secretvalue"
+        url = server.url("/p/simple/").replace("http://", f"http://{token}@")
+        [error] = DRIVERS[driver_name]().run(
+            [Call(server.url("/p/simple/x/"))], indexes=[indexauth.Index(url)], options={}
+        )
+        assert isinstance(error, indexauth.IncompleteCredentialsError), error
+        assert "tried as a token" in str(error) and "refused" in str(error)
+        assert error.status == 401
+        _assert_hidden(token, str(error), repr(error), pickle.dumps(error))
