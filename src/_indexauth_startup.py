@@ -73,6 +73,17 @@ def install() -> None:
         warn(exc)
 
 
+def keyring_backends() -> None:
+    """keyring's `keyring.backends` entry point: with `INDEXAUTH` on, define indexauth's read-only
+    backend (keyring registers every backend class defined); otherwise nothing. Never raises."""
+    if not enabled():
+        return
+    try:
+        import indexauth._keyring_backend  # noqa: F401, PLC0415 - defining the class registers it
+    except Exception as exc:  # noqa: BLE001 - keyring must keep working without it
+        warn(exc)
+
+
 def watch() -> None:
     """Patch watched modules already imported and every one imported from now on; idempotent."""
     global _watching  # noqa: PLW0603 - one switch per process

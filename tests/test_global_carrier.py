@@ -281,3 +281,31 @@ def test_pth_route_for_isolated_installers(
     assert seen["watching"] is (True if on else None)
     assert seen["modules"] == (["_indexauth_startup"] if on else [])
     assert seen["parentonly"] is False
+
+
+def test_status_in_a_carried_child(bare: Path, parent_path: list[str]) -> None:
+    """`python -m indexauth status` in a child: the carrier is active there, carried from the parent."""
+    done = run(bare, carried_env(parent_path), "-m", "indexauth", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    carrier = json.loads(done.stdout)["carrier"]
+    assert carrier["active"] is True
+    assert carrier["carried_from"] == sys.executable
+    assert carrier["interpreter"].startswith(f"{bare} (3.")
+    text = run(bare, carried_env(parent_path), "-m", "indexauth", "status").stdout
+    assert f"carrier    active in this interpreter, {bare} (3." in text
+    assert f"carried from {sys.executable}" in text
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_status_in_the_parent(on: bool) -> None:
+    """`indexauth status` where indexauth is installed: whether children get it, and from where."""
+    env = {**os.environ, "INDEXAUTH": "1" if on else "0"}
+    done = run(Path(sys.executable), env, "-m", "indexauth", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    carrier = json.loads(done.stdout)["carrier"]
+    assert carrier["active"] is on
+    assert carrier["carried_from"] is None
+    if on:
+        assert carrier["directory"] == str(Path(sysconfig.get_path("purelib")) / "_indexauth_carrier")
+        text = run(Path(sys.executable), env, "-m", "indexauth", "status").stdout
+        assert "carrier    on: every Python started from here gets indexauth from this interpreter" in text

@@ -527,6 +527,20 @@ def test_username_less_keyring_backend_hint_gives_the_username_forms(
     assert "keyring set" not in text
 
 
+def test_wrong_password_in_pips_url_is_named_as_such(venv: Path, env: Env, front: Front) -> None:
+    """A password in `--index-url` that the server refuses: the warning names "the URL given to
+    pip" (not "the request itself") and says where to fix it; the status is said once."""
+    url = front.url("a").replace("http://", "http://alice:pw-WRONG-4242@")
+    done = pip(venv, env, "--index-url", url, "demo")
+    assert_clean_failure(done)
+    text = output(done)
+    assert "they came from the URL given to pip" in text
+    assert "the request itself" not in text
+    assert "--index-url" in text
+    assert "403 Forbidden" in text and "status 403" not in text
+    assert "pw-WRONG-4242" not in text
+
+
 def test_mirror_plus_private_extra_index_is_quiet(
     venv: Path, env: Env, front: Front, kr: KeyringStore
 ) -> None:

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._config import build_authenticator
-from ._driver import active, drive, running
+from ._driver import DRAIN_LIMIT, active, drive, running, short_body
 from ._exceptions import IndexAuthError, for_driver
 from ._flow import Authenticator, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -190,7 +190,7 @@ def send_authenticated(
         return response
     if (outcome.raise_error and raise_on_failure) or response is None:
         if response is not None:
-            _release(response)
+            response.close()  # not read: a challenge body may be endless
         raise failure(error, request, response) from None
     if outcome.raise_error:
         authenticator.diagnose(error)
@@ -199,11 +199,22 @@ def send_authenticated(
 
 
 def _release(response: Response) -> None:
-    # Read what is left so the pooled connection can be reused, then give it back.
+    """Before a retry: read a short challenge body so the connection is reused; else drop it.
+
+    The body is read raw (a compressed one is not inflated), and stays readable
+    in `response.history` when it was plain.
+    """
+    content = b""
     try:
-        _ = response.content
+        if short_body(response.headers):
+            data = response.raw.read(DRAIN_LIMIT + 1, decode_content=False) or b""
+            if response.headers.get("Content-Encoding", "identity").lower() == "identity":
+                content = data
     finally:
+        # Closing an unread body closes its connection instead of pooling it.
         response.close()
+        response._content = content  # noqa: SLF001 - history shows what was read, never re-reads
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 def _shallow_copy(request: _R) -> _R:

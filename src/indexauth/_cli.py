@@ -240,6 +240,8 @@ def _keyring_for_writing() -> tuple[Any | None, str]:
     module = type(backend).__module__
     if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
         return None, f"{name}, which cannot store anything"
+    if name == "indexauth._keyring_backend.IndexAuthKeyring":
+        return None, "only indexauth's own read-only backend (INDEXAUTH=1), which stores nothing"
     if type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None):
         return None, f"{name} with no backends behind it"
     return keyring, name
@@ -829,6 +831,32 @@ def _site_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
+def _carrier_state(enabled: bool) -> dict[str, Any]:
+    """Global mode in child interpreters: whether this process got it or hands it on, and from where."""
+    from ._children import carrier_directory  # noqa: PLC0415
+
+    interpreter = f"{sys.executable} ({sys.version_info[0]}.{sys.version_info[1]})"
+    carried = _indexauth_startup.carried
+    directory = carrier_directory()
+    return {
+        "active": enabled and (carried is not None or directory is not None),
+        "carried_from": carried,
+        "interpreter": interpreter,
+        "directory": directory,
+    }
+
+
+def _carrier_line(carrier: dict[str, Any]) -> str:
+    if carrier["carried_from"] is not None:
+        return f"active in this interpreter, {carrier['interpreter']}, carried from {carrier['carried_from']}"
+    if carrier["active"]:
+        return (
+            f"on: every Python started from here gets indexauth from this interpreter, "
+            f"{carrier['interpreter']} (PYTHONPATH has {carrier['directory']})"
+        )
+    return "off (INDEXAUTH is not on)"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Show configured indexes, the keyring, the store and the global hook."""
     indexes = configured_indexes()
@@ -854,6 +882,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     gate = os.environ.get("INDEXAUTH")
     # The hook's own rule, so status never says "enabled" when the hook would not run.
     enabled = _indexauth_startup.enabled()
+    carrier = _carrier_state(enabled)
     report: dict[str, Any] = {
         "indexes": [
             {
@@ -873,6 +902,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "INDEXAUTH": gate,
             "enabled": enabled,
         },
+        "carrier": carrier,
         "version": __version__,
     }
     if args.json:
@@ -910,6 +940,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if gate is not None
             else "disabled (INDEXAUTH is not set)",
         ),
+        ("carrier", _carrier_line(carrier)),
         ("version", __version__),
     ]
     _out(_table(rows))

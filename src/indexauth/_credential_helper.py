@@ -26,7 +26,7 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from ._models import Index
 
-__all__ = ["MAX_INPUT", "NESTED", "answer", "index_for", "main", "read_request"]
+__all__ = ["MAX_INPUT", "NESTED", "answer", "configured", "index_for", "main", "read_request"]
 
 MAX_INPUT = 64 * 1024  # a request is one URI: far more than that is not a request
 NESTED = "INDEXAUTH_CREDENTIAL_HELPER_RUNNING"  # set for this command's children
@@ -79,22 +79,34 @@ def answer(uri: str, username: str | None, *, keyring_provider: str, timeout: fl
     return {"headers": {"Authorization": [result.credentials.authorization()]}}
 
 
-def index_for(uri: str) -> Index:
-    """The index *uri* belongs to: a configured one (longest root), else one you logged in to
-    with `indexauth login` (its URL taken as an index, so files under its root are covered),
-    else an index at *uri* itself, as `indexauth token URI` would take it."""
-    from ._cli import configured_indexes  # noqa: PLC0415 - the same configuration as status and check
+def configured() -> tuple[Index, ...]:
+    """The indexes global mode and `status` know about; none when the configuration is invalid
+    (the lookup then treats every URL as unconfigured; `indexauth status` says what is wrong)."""
+    from . import _settings  # noqa: PLC0415
+    from ._exceptions import ConfigurationError  # noqa: PLC0415
+
+    try:
+        return _settings.load()
+    except ConfigurationError:
+        return ()
+
+
+def index_for(uri: str, known: Sequence[Index] | None = None) -> Index:
+    """The index *uri* belongs to: a configured one (*known*, default: `configured()`; the
+    longest root wins), else one you logged in to with `indexauth login` (its URL taken as an
+    index, so files under its root are covered), else an index at *uri* itself, as
+    `indexauth token URI` would take it."""
     from ._flow import Authenticator  # noqa: PLC0415
     from ._models import Index  # noqa: PLC0415
     from ._resolver import Resolver  # noqa: PLC0415
     from ._store import Store, StoreError  # noqa: PLC0415
 
-    configured = [item.index for item in configured_indexes()]
+    indexes = list(configured() if known is None else known)
     try:
         logins = [Index(entry.service) for entry in Store().load()]
     except (StoreError, ValueError):
         logins = []  # the lookup's own store source reports a broken store
-    for candidates in (configured, logins):
+    for candidates in (indexes, logins):
         target = Authenticator(candidates, Resolver(())).match(uri)
         if target is not None and target.index is not None:
             return target.index

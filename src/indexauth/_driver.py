@@ -18,7 +18,12 @@ from ._flow import Flow, Lookup, Outcome, Send
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
 
-__all__ = ["ThreadedLookup", "active", "adrive", "drive", "running"]
+__all__ = ["DRAIN_LIMIT", "ThreadedLookup", "active", "adrive", "drive", "running", "short_body"]
+
+# The most of a challenged response's body a driver reads before a retry, so the
+# connection can be reused. A longer body, or one of unknown length (chunked, or
+# up to the connection's close), is not read: that connection is dropped instead.
+DRAIN_LIMIT = 64 * 1024
 
 # A context variable, not a thread-local: async tasks each have their own, and
 # a lookup's worker thread runs in a copy of its caller's context.
@@ -77,6 +82,21 @@ async def adrive(
         return outcome
     finally:
         flow.close()
+
+
+def short_body(headers: Any) -> bool:
+    """Whether a response with *headers* declares a body of at most `DRAIN_LIMIT` bytes.
+
+    Only such a body is read before a retry; an endless or huge one would hold
+    the caller or its memory.
+    """
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return False
+    length = headers.get("Content-Length")
+    try:
+        return length is not None and 0 <= int(length) <= DRAIN_LIMIT
+    except ValueError:
+        return False
 
 
 class ThreadedLookup:

@@ -41,12 +41,15 @@ from ._resolver import URL_TOKEN_SOURCE, LookupResult, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
-__all__ = ["Authenticator", "Lookup", "Outcome", "Send"]
+__all__ = ["PIP_URL_SOURCE", "REQUEST_SOURCE", "Authenticator", "Lookup", "Outcome", "Send"]
 
 logger = logging.getLogger("indexauth")
 
 _REALM_CACHE = 1024  # distinct (scheme, authority) pairs remembered, least recently used dropped
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
+# Inside pip, a request's own credentials can only come from the user:password@ of an
+# index URL the user gave pip: name it so.
+PIP_URL_SOURCE = "the URL given to pip (its user:password@ part)"
 
 
 class Send(NamedTuple):
@@ -96,9 +99,13 @@ _OK = Outcome()
 class Authenticator:
     """Configured indexes plus a resolver: everything a driver needs to decide."""
 
-    def __init__(self, indexes: Sequence[Index], resolver: Resolver) -> None:
+    def __init__(
+        self, indexes: Sequence[Index], resolver: Resolver, *, request_source: str = REQUEST_SOURCE
+    ) -> None:
         self.indexes = indexes
         self.resolver = resolver
+        # How errors name credentials the caller put on the request itself.
+        self.request_source = request_source
         # Where a 403/404 to an anonymous request, nothing found, goes instead of the log:
         # pip's driver reports it only if pip then fails on that index.
         self.defer: Callable[[IndexAuthError], None] | None = None
@@ -201,7 +208,7 @@ class Authenticator:
         if has_authorization:
             status = yield _KEEP
             assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
-            return self._judge(status, url, target, policy, None, REQUEST_SOURCE, ())
+            return self._judge(status, url, target, policy, None, self.request_source, ())
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()

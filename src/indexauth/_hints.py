@@ -91,29 +91,38 @@ def _with_user(url: str) -> str:
 
 
 def rejected_hint(target: Target, source: str, status: int) -> str:
-    """What to check when the server refused credentials from *source*."""
+    """What to check when the server refused credentials from *source*, and where to fix them."""
+    fix = _fix(target, source)
     if status == 403:
         return (
             f"403 means the credentials from {source} are not allowed here: either wrong or "
             "expired (some servers, pypiserver and Nexus among them, answer 403 rather than "
             "401), or valid without read access: check the token's scopes or the user's "
             "permissions on the index (GitLab needs read_api or read_package_registry)"
+            + (f"; if they are wrong: {fix}" if fix else "")
         )
-    url = target.index.url if target.index is not None else str(target.realm)
     what = f"the password or token from {source} is wrong or expired"
+    return f"{what}: {fix}" if fix else what
+
+
+def _fix(target: Target, source: str) -> str:
+    url = target.index.url if target.index is not None else str(target.realm)
     if source.startswith("environment "):
         variable = source.removeprefix("environment ").replace("USERNAME/_PASSWORD", "PASSWORD")
-        return f"{what}: set the right one in {variable}"
+        return f"set the right one in {variable}"
     if source.startswith("index URL"):
-        return f"{what}: fix the userinfo in the configured index URL"
+        return "fix the userinfo in the configured index URL"
+    if source.startswith("the URL given to pip"):
+        return (
+            "fix the user:password@ in the index URL given to pip (--index-url, "
+            "--extra-index-url, PIP_INDEX_URL or pip.conf), or leave it out and store the "
+            f"password: `{login_command(url, None)}`"
+        )
     if source.startswith("the request itself"):
-        return f"{what}: the caller set it; indexauth sends a request's own credentials as they are"
+        return "the caller set it; indexauth sends a request's own credentials as they are"
     if source.startswith("netrc "):
-        return f"{what}: fix its entry in {source.removeprefix('netrc ')}"
-    return (
-        f"{what}: replace it: `indexauth login {url}`, "
-        f"or for keyring `keyring set {_service(target)} USERNAME`"
-    )
+        return f"fix its entry in {source.removeprefix('netrc ')}"
+    return f"replace it: `indexauth login {url}`, or for keyring `keyring set {_service(target)} USERNAME`"
 
 
 def token_refused_hint(target: Target) -> str:

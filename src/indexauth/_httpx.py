@@ -18,7 +18,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import ThreadedLookup, active, adrive, drive, running
+from ._driver import ThreadedLookup, active, adrive, drive, running, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Outcome, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -217,7 +217,7 @@ def handle(
     error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
     if error is not None:
         if response is not None:
-            _release(response)
+            response.close()  # not read: a challenge body may be endless
         raise error from None
     return response
 
@@ -263,7 +263,7 @@ async def ahandle(
     error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
     if error is not None:
         if response is not None:
-            await _arelease(response)
+            await _aclose_shielded(response)  # not read: a challenge body may be endless
         raise error from None
     return response
 
@@ -479,16 +479,23 @@ def _prepared(namespace: str, request: Any, effect: Send) -> Any:
 
 
 def _release(response: Any) -> None:
-    # Read what is left so the pooled connection can be reused, then give it back.
+    """Before a retry: read a short challenge body so the connection is reused; else drop it.
+
+    httpx closes a connection whose response was closed before its end.
+    """
     try:
-        response.read()
+        if short_body(response.headers):
+            for _ in response.iter_raw():
+                pass  # bounded: the server declared at most DRAIN_LIMIT bytes
     finally:
         response.close()
 
 
 async def _arelease(response: Any) -> None:
     try:
-        await response.aread()
+        if short_body(response.headers):
+            async for _ in response.aiter_raw():
+                pass
     finally:
         await _aclose_shielded(response)
 

@@ -31,6 +31,18 @@ __all__ = [
 ]
 
 KeyringProvider = Literal["auto", "import", "subprocess", "disabled"]
+
+# Set while this context asks keyring in process: indexauth's own keyring backend
+# (`_keyring_backend`) then answers nothing, since this lookup's chain already
+# asked every source it would ask. A context variable, so the worker thread sees it.
+_in_source: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "indexauth_in_keyring_source", default=False
+)
+
+
+def in_keyring_source() -> bool:
+    """Whether this context is inside indexauth's in-process keyring lookup."""
+    return _in_source.get()
 PROVIDERS: tuple[str, ...] = get_args(KeyringProvider)
 DEFAULT_TIMEOUT = 30.0
 MIN_VERSION = "25.2.1"
@@ -81,6 +93,7 @@ class KeyringImportSource:
         outcome: list[Credentials | BaseException | None] = []
 
         def walk() -> None:
+            _in_source.set(True)  # this worker's own context copy
             try:
                 outcome.append(self._walk(target, username, local))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
@@ -115,6 +128,9 @@ class KeyringImportSource:
         backend = _backend_class(keyring)
         if backend in _NO_BACKEND:
             record(self.name, label, username, _NO_BACKEND[backend])
+            return None
+        if backend == _OWN_BACKEND:
+            record(self.name, label, username, "only indexauth's own backend: nothing more to ask")
             return None
         if username is None and _needs_username(keyring):
             record(self.name, label, username, NEEDS_USERNAME)
@@ -346,7 +362,8 @@ def blind(backend):
         return False
     chained = getattr(backend, "backends", None)
     if chained is not None:
-        return all(type(b).get_credential is KeyringBackend.get_credential for b in chained)
+        real = [b for b in chained if f"{type(b).__module__}.{type(b).__name__}" != _OWN_BACKEND]
+        return all(type(b).get_credential is KeyringBackend.get_credential for b in real)
     return type(backend).get_credential is KeyringBackend.get_credential
 try:
     if request["username"] is None and blind(keyring.get_keyring()):
@@ -415,6 +432,10 @@ _NO_BACKEND = {
 }
 
 
+# indexauth's read-only backend (INDEXAUTH=1): it answers from the chain this lookup is part of.
+_OWN_BACKEND = "indexauth._keyring_backend.IndexAuthKeyring"
+
+
 def _backend_class(keyring: Any) -> str:
     try:
         backend = keyring.get_keyring()
@@ -434,7 +455,8 @@ def _needs_username(keyring: Any) -> bool:
         return False
     chained = getattr(backend, "backends", None)
     if chained is not None:
-        return all(type(b).get_credential is KeyringBackend.get_credential for b in chained)
+        real = [b for b in chained if f"{type(b).__module__}.{type(b).__name__}" != _OWN_BACKEND]
+        return all(type(b).get_credential is KeyringBackend.get_credential for b in real)
     return type(backend).get_credential is KeyringBackend.get_credential
 
 

@@ -38,7 +38,7 @@ import _indexauth_startup
 
 from . import _patch, _settings
 from ._exceptions import ConfigurationError, IndexAuthError
-from ._flow import Authenticator
+from ._flow import PIP_URL_SOURCE, Authenticator
 from ._keyring import PROVIDERS
 from ._models import Credentials, Index, mark_untrusted
 from ._urls import UrlError, redact, split_url, strip_userinfo
@@ -111,7 +111,11 @@ def authenticator_for(session: Any) -> Authenticator:
         with _authenticators_lock:
             found = _authenticators.get(key)
             if found is None:
-                found = Authenticator(pip_indexes(list(urls)), _patch.resolver(provider))
+                found = Authenticator(
+                    pip_indexes(list(urls)),
+                    _patch.resolver(provider),
+                    request_source=PIP_URL_SOURCE,
+                )
                 found.defer = functools.partial(_defer, found)
                 _authenticators[key] = found
     return found
