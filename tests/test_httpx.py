@@ -121,6 +121,31 @@ def test_replayable_body_sent_again_on_retry(
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
+def test_callers_request_is_never_changed(library: str, server: IndexServer, alice: KeyringStore) -> None:
+    """The request the inner transport gets is its own copy, body and all: setting our header,
+    or the inner transport changing its request, leaves the caller's request as built."""
+    module = lib(library)
+
+    class Meddling(module.HTTPTransport):  # type: ignore[misc,name-defined]
+        def handle_request(self, request: Any) -> Any:
+            request.headers["X-Inner"] = "1"
+            request.extensions = {**request.extensions, "inner": True}
+            return super().handle_request(request)
+
+    index = private(server)
+    transport = indexauth.IndexAuthTransport([index], inner=Meddling())
+    with module.Client(transport=transport) as client:
+        assert client.get(server.url("/private/simple/x/")).status_code == 200  # credentials now known
+        request = client.build_request("POST", server.url("/private/simple/upload"), content=b"payload")
+        before = (list(request.headers.raw), request.extensions, request.headers)
+        response = transport.handle_request(request)
+        response.read()
+    assert response.status_code == 200 and response.text == "ok payload"
+    assert server.seen[-1].user == "alice"
+    assert (list(request.headers.raw), request.extensions, request.headers) == before
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_multipart_with_seekable_file_replayed(
     library: str, server: IndexServer, alice: KeyringStore
 ) -> None:

@@ -137,24 +137,34 @@ class TestMatching:
         st.lists(st.sampled_from(["a", "A", "b", "simple", "ab", "a.b", ""]), max_size=5),
         st.sampled_from(["", "/", "?q=1", "#f"]),
     )
+    @example([("https://h.example", ["a"], "/")], "https://h.example", ["ab"], "")  # not a whole segment
+    @example([("https://h.example", ["a"], ""), ("https://h.example", [], "")], "https://h.example", ["a", "b"], "")
     def test_grouped_matcher_equals_linear_scan(
         self, specs: list[tuple[str, list[str], str]], base: str, segments: list[str], tail: str
     ) -> None:
-        """Matching by realm and root prefix picks exactly what a scan of every index picks."""
+        """Matching by realm and root prefix picks exactly what a scan of every index picks,
+        both by trying each root length and by walking the request path's segments."""
+        from indexauth import _flow
+
         indexes = [
             indexauth.Index(origin + "/" + "/".join(parts) + slash, name=f"i{n}")
             for n, (origin, parts, slash) in enumerate(specs)
         ]
-        auth = _auth(*indexes)
         url = base + "/" + "/".join(segments) + tail
-        target = auth.match(url)
-        assert target is not None
         url_path = "/" + "/".join(segments)
-        linear = None  # the matcher as it was: every index, strictly longer root wins
-        for index in indexes:
-            if index.covers(target.realm, url_path) and (linear is None or len(index.root) > len(linear.root)):
-                linear = index
-        assert target.index is linear
+        few = _flow._FEW_SIZES
+        for sizes in (0, 100):  # walk the path's segments / try every root length
+            _flow._FEW_SIZES = sizes
+            try:
+                target = _auth(*indexes).match(url)
+            finally:
+                _flow._FEW_SIZES = few
+            assert target is not None
+            linear = None  # the matcher as it was: every index, strictly longer root wins
+            for index in indexes:
+                if index.covers(target.realm, url_path) and (linear is None or len(index.root) > len(linear.root)):
+                    linear = index
+            assert target.index is linear
 
     def test_realm_cache_evicts_least_recently_used(self) -> None:
         """A crawl over many unconfigured hosts keeps the host in use cached instead of emptying the cache."""

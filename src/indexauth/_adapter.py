@@ -8,15 +8,14 @@ body lives in `AdapterDriver`, which imports no requests at run time.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import build_authenticator
-from ._driver import DRAIN_LIMIT, active, drive, running, short_body
+from ._driver import DRAIN_LIMIT, active, drive, running, shallow_copy, short_body
 from ._exceptions import IndexAuthError, for_driver
 from ._flow import Authenticator, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -28,14 +27,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ADAPTER_DOC", "AdapterDriver", "adapter_class", "send_authenticated"]
 
-_R = TypeVar("_R")
-
 ADAPTER_DOC = """A requests adapter that authenticates to package indexes the uv way.
 
     It wraps *inner* (a plain `HTTPAdapter` by default; pass pip's, a caching or
     a retrying adapter to keep what it does) and only decides which
-    `Authorization` header each request carries. Mount it with a trailing
-    slash: ``session.mount("https://", IndexAuthAdapter([...]))``.
+    `Authorization` header each request carries. Mount it for every scheme
+    your indexes use (requests picks an adapter by URL prefix, so an
+    ``http://`` index is otherwise sent without it):
+    ``session.mount("https://", adapter)`` and ``session.mount("http://", adapter)``.
 
     With ``raise_on_failure=False`` a refused request returns its response,
     and `indexauth.diagnosis(response)` says what went wrong.
@@ -152,7 +151,7 @@ def send_authenticated(
         if effect.action != "keep":
             # A shallow copy with its own headers: the caller's request is never
             # changed, and its cookie jar is not copied on every request.
-            prepared = _shallow_copy(request)
+            prepared = shallow_copy(request)
             prepared.headers = _copy_headers(request.headers)
             if effect.action == "strip":
                 prepared.headers.pop("Authorization", None)
@@ -215,16 +214,6 @@ def _release(response: Response) -> None:
         response.close()
         response._content = content  # noqa: SLF001 - history shows what was read, never re-reads
         response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
-
-
-def _shallow_copy(request: _R) -> _R:
-    """`copy.copy(request)` without the pickle protocol's detour: it runs on every request."""
-    cls = type(request)
-    if getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None:
-        clone: _R = cls.__new__(cls)
-        clone.__dict__.update(request.__dict__)
-        return clone
-    return copy.copy(request)
 
 
 def _copy_headers(headers: Any) -> Any:

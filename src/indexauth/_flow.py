@@ -45,6 +45,7 @@ __all__ = ["PIP_URL_SOURCE", "REQUEST_SOURCE", "Authenticator", "Lookup", "Outco
 
 logger = logging.getLogger("indexauth")
 
+_FEW_SIZES = 4  # distinct root lengths on one realm up to which each length is tried
 _REALM_CACHE = 1024  # distinct (scheme, authority) pairs remembered, least recently used dropped
 REQUEST_SOURCE = "the request itself (its Authorization header or URL userinfo)"
 # Inside pip, a request's own credentials can only come from the user:password@ of an
@@ -130,12 +131,18 @@ class Authenticator:
         # the same with 1 or 10,000 indexes. The first index given wins a tie on root.
         # Targets are made here once, not per request; so are the realms of the
         # authorities written in index URLs, which the bounded cache need not hold.
-        by_realm: dict[Realm, dict[str, Target]] = {}
+        roots: dict[Realm, dict[str, Target]] = {}
         known: dict[tuple[str, str], Realm] = {}
         for index in indexes:
-            by_realm.setdefault(index.realm, {}).setdefault(index.root, Target(index, index.realm))
+            roots.setdefault(index.realm, {}).setdefault(index.root, Target(index, index.realm))
             scheme, _, rest = index.url.partition("://")
             known[(scheme, rest[: _authority_end(rest)])] = index.realm
+        by_realm: dict[Realm, tuple[dict[str, Target], tuple[int, ...] | None]] = {}
+        for realm, by_root in roots.items():
+            # With few distinct root lengths (the usual case: one index per host), trying
+            # each length is cheaper than walking the request path's segments.
+            sizes = sorted({len(root) for root in by_root}, reverse=True)
+            by_realm[realm] = (by_root, tuple(sizes) if len(sizes) <= _FEW_SIZES else None)
         self._indexes, self._by_realm, self._known_realms = indexes, by_realm, known
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -180,10 +187,20 @@ class Authenticator:
 
     def _target(self, realm: Realm, path: str) -> Target:
         """The index with the longest root that covers *path* in whole segments, or just *realm*."""
-        roots = self._by_realm.get(realm)
-        if roots is not None:
-            # Candidates, longest first: the path itself, then the part before each "/".
+        entry = self._by_realm.get(realm)
+        if entry is not None:
+            roots, sizes = entry
             end = len(path)
+            if sizes is not None:
+                # A root of length n covers the path if it is the path's first n
+                # characters and they end the path or a segment.
+                for size in sizes:
+                    if size == end or (size < end and (size == 0 or path[size] == "/")):
+                        target = roots.get(path[:size])
+                        if target is not None:
+                            return target
+                return Target(None, realm)
+            # Candidates, longest first: the path itself, then the part before each "/".
             while end > 0:
                 target = roots.get(path[:end])
                 if target is not None:

@@ -10,15 +10,16 @@ transport per library, on first use; an `inner` you pass serves every request.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import threading
 from collections.abc import Awaitable, Callable, Iterable
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import ThreadedLookup, active, adrive, drive, running, short_body
+from ._driver import ThreadedLookup, active, adrive, drive, running, shallow_copy, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Outcome, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -68,8 +69,15 @@ else:
 
 def _namespace_of(obj: object) -> str | None:
     """Which client library *obj* (a request, transport or client) belongs to, if either."""
-    for cls in type(obj).__mro__:
-        root = cls.__module__.partition(".")[0]
+    cls: Any = type(obj)  # a class is hashable; typeshed types `object.__hash__` otherwise
+    return _namespace_of_class(cls)
+
+
+@functools.lru_cache(maxsize=256)
+def _namespace_of_class(cls: type) -> str | None:
+    # Asked for every request (and its inner transport): the class answers once.
+    for base in cls.__mro__:
+        root = base.__module__.partition(".")[0]
         if root in _NAMESPACES:
             return root
     return None
@@ -185,7 +193,6 @@ def handle(
 
     Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
     """
-    namespace = _namespace(request)
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
@@ -194,7 +201,7 @@ def handle(
             _release(responses[-1])
             if rewind is not None:
                 rewind()
-        response = send_one(_prepared(namespace, request, effect))
+        response = send_one(_prepared(request, effect))
         responses.append(response)
         return int(response.status_code)
 
@@ -214,7 +221,9 @@ def handle(
                 responses[-1].close()
             raise
     response = responses[-1] if responses else None
-    error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
+    if outcome.error is None:
+        return response
+    error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
     if error is not None:
         if response is not None:
             response.close()  # not read: a challenge body may be endless
@@ -231,7 +240,6 @@ async def ahandle(
     lookup: ThreadedLookup,
 ) -> Any:
     """The async twin of `handle`; *lookup* runs lookups off the event loop."""
-    namespace = _namespace(request)
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
@@ -240,7 +248,7 @@ async def ahandle(
             await _arelease(responses[-1])
             if rewind is not None:
                 rewind()
-        response = await send_one(_prepared(namespace, request, effect))
+        response = await send_one(_prepared(request, effect))
         responses.append(response)
         return int(response.status_code)
 
@@ -260,7 +268,9 @@ async def ahandle(
                 await _aclose_shielded(responses[-1])
             raise
     response = responses[-1] if responses else None
-    error = _settle(authenticator, raise_on_failure, outcome, namespace, request, response)
+    if outcome.error is None:
+        return response
+    error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
     if error is not None:
         if response is not None:
             await _aclose_shielded(response)  # not read: a challenge body may be endless
@@ -460,22 +470,19 @@ def wrap_client(
     return client
 
 
-def _prepared(namespace: str, request: Any, effect: Send) -> Any:
+def _prepared(request: Any, effect: Send) -> Any:
     """*request* with `Authorization` as *effect* says; a copy, so the caller's stays as built."""
     if effect.action == "keep":
         return request
     headers = request.headers.copy()
     headers.pop("Authorization", None)
     for name, value in effect.headers:
-        headers[name] = value
-    module: ModuleType = importlib.import_module(namespace)
-    return module.Request(
-        request.method,
-        request.url,
-        headers=headers,
-        stream=request.stream,
-        extensions=request.extensions,
-    )
+        headers[name] = value  # replaces any the caller set
+    # The same method, URL, stream and extensions, with its own headers: building a
+    # new Request would parse the URL and the headers again on every request.
+    prepared = shallow_copy(request)
+    prepared.headers = headers
+    return prepared
 
 
 def _release(response: Any) -> None:
@@ -520,13 +527,14 @@ def _rewinder(stream: object) -> Callable[[], None] | None:
     seek back to where it started. Generators, async iterators and pipes
     cannot: the retry is refused rather than sent empty.
     """
-    names = {cls.__name__ for cls in type(stream).__mro__}
-    if "ByteStream" in names:
+    cls: Any = type(stream)
+    kind = _stream_kind(cls)
+    if kind == "ByteStream":
         return _noop
-    if "MultipartStream" in names:
+    if kind == "MultipartStream":
         files = [getattr(field, "file", None) for field in getattr(stream, "fields", ())]
         return _noop if all(_seekable(f) for f in files if f is not None) else None
-    if "IteratorByteStream" in names:
+    if kind == "IteratorByteStream":
         body = getattr(stream, "_stream", None)
         if hasattr(body, "read") and _seekable(body):
             assert body is not None  # noqa: S101 - hasattr above
@@ -537,6 +545,13 @@ def _rewinder(stream: object) -> Callable[[], None] | None:
 
             return rewind
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_kind(cls: type) -> str | None:
+    # By class name, so httpx's and httpx2's streams both count; worked out once per class.
+    names = {base.__name__ for base in cls.__mro__}
+    return next((k for k in ("ByteStream", "MultipartStream", "IteratorByteStream") if k in names), None)
 
 
 def _seekable(file: Any) -> bool:

@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -403,19 +404,44 @@ def _refuse_options(target: Target, username: str | None, record: Recorder) -> N
 
 
 def _script_interpreter(exe: str) -> str | None:
-    """The Python behind *exe* when it is a plain `keyring` console script, else `None`."""
+    """The Python behind *exe* when it is a plain `keyring` console script, else `None`.
+
+    pip writes the script as a `#!/bin/sh` wrapper when the interpreter's path
+    has a space or is longer than a kernel reads of a `#!` line (127 bytes):
+    the real interpreter is then named on the wrapper's `exec` line.
+    """
     try:
         with open(exe, "rb") as f:
-            head = f.read(2048).decode("utf-8", "replace")
+            head = f.read(4096).decode("utf-8", "replace")
     except OSError:
         return None
     first, _, body = head.partition("\n")
     if not first.startswith("#!") or "from keyring.cli import main" not in body:
         return None
     interpreter = first[2:].strip()
-    if " " in interpreter or not os.path.isabs(interpreter) or not os.access(interpreter, os.X_OK):
+    if interpreter in ("/bin/sh", "/usr/bin/sh"):
+        interpreter = _wrapped_interpreter(body) or ""
+    elif " " in interpreter:
         return None  # `/usr/bin/env python3` and launcher tricks: run the command itself
+    if not os.path.isabs(interpreter) or not os.access(interpreter, os.X_OK):
+        return None
     return interpreter
+
+
+def _wrapped_interpreter(body: str) -> str | None:
+    """The interpreter on the `'''exec' "/path/python" "$0" "$@"` line of pip's shell wrapper."""
+    line = body.partition("\n")[0].strip()
+    if not line.startswith("'''exec'"):
+        return None
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return None
+    # ["exec", "/path/python", "$0", "$@"]; uv's relocatable form computes the path
+    # with $(dirname ...), which only a shell can run: that one is run as a command.
+    if len(words) < 2 or words[0] != "exec" or "$" in words[1] or "`" in words[1]:
+        return None
+    return words[1]
 
 
 # A backend that keeps keyring's base get_credential cannot look up without a
