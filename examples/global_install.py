@@ -4,11 +4,19 @@ Between `install()` and `uninstall()`, every requests adapter and httpx
 transport sends through indexauth, for the indexes of the global
 configuration (see docs/global.md). Nothing the program built is replaced:
 the session keeps its own `HTTPAdapter`; its `send` is what is instrumented.
+
+It needs the requests extra (`pip install '.[requests]'` in the clone); without it,
+it says so in one line instead of a traceback.
 """
 
 from __future__ import annotations
 
-import requests
+import sys
+
+try:
+    import requests
+except ImportError:
+    sys.exit("examples/global_install.py needs requests: pip install '.[requests]' in the indexauth clone")
 
 import indexauth
 

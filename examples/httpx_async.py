@@ -4,6 +4,9 @@ Run it as is: ``python examples/httpx_async.py``. It starts its own small
 index on 127.0.0.1 and keeps the password in a throw-away netrc file. The
 lookup runs in a worker thread, so the event loop never waits on it, and all
 20 requests share it.
+
+It needs the httpx extra (`pip install '.[httpx]'` in the clone); without it,
+it says so in one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-try:
-    import httpx
-except ImportError:  # httpx2 has the same API
-    import httpx2 as httpx  # type: ignore[no-redef]
-
 from _demo_server import PASSWORD, USERNAME, start
 
 import indexauth
+
+NAME = "examples/httpx_async.py"
+try:
+    import httpx
+except ImportError:  # httpx2 has the same API
+    try:
+        import httpx2 as httpx  # type: ignore[no-redef]
+    except ImportError:
+        sys.exit(f"{NAME} needs httpx: pip install '.[httpx]' in the indexauth clone")
 
 
 async def fetch_all(base: str) -> tuple[list[int], int]:

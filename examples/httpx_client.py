@@ -3,6 +3,9 @@
 Run it as is: ``python examples/httpx_client.py``. It starts its own small
 index on 127.0.0.1, puts the password in a throw-away netrc file (your own
 netrc and keyring are not touched), and makes a few requests.
+
+It needs the httpx extra (`pip install '.[httpx]'` in the clone); without it,
+it says so in one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-try:
-    import httpx
-except ImportError:  # httpx2 has the same API
-    import httpx2 as httpx  # type: ignore[no-redef]
-
 from _demo_server import PASSWORD, USERNAME, start
 
 import indexauth
+
+NAME = "examples/httpx_client.py"
+try:
+    import httpx
+except ImportError:  # httpx2 has the same API
+    try:
+        import httpx2 as httpx  # type: ignore[no-redef]
+    except ImportError:
+        sys.exit(f"{NAME} needs httpx: pip install '.[httpx]' in the indexauth clone")
 
 
 def main() -> int:

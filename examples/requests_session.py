@@ -4,16 +4,23 @@
 
 The index answers 401 to anonymous requests and wants alice / wonder-land.
 The password comes from the environment, as it would in CI.
+
+It needs the requests extra (`pip install '.[requests]'` in the clone); without it,
+it says so in one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import requests
+try:
+    import requests
+except ImportError:
+    sys.exit("examples/requests_session.py needs requests: pip install '.[requests]' in the indexauth clone")
 
 import indexauth
 

@@ -850,6 +850,8 @@ class TestStatus:
                 "url": "https://pkgs.example.com/simple/",
                 "policy": "always",
                 "origin": "environment INDEXAUTH_INDEX_CORP_URL",
+                # PYTHON_KEYRING_BACKEND (null, from the fixtures) keeps keyring from asking indexauth.
+                "integrations": {"keyring_backend": False, "uv_store": None},
             }
         ]
         assert report["store"] == {

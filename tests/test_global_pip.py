@@ -591,3 +591,22 @@ def test_file_404_to_anonymous_gets_credentials(
     files = [h for h in front.under("fa") if "/packages/" in h.path]
     assert [(h.user, h.status) for h in files] == [(None, 404), ("alice", 200)]
     assert "indexauth" not in output(done)
+
+
+@pytest.mark.parametrize("form", ["{t}@", "{t}:@"])
+def test_refused_token_is_not_sent_again_per_package_page(
+    venv: Path, env: Env, front: Front, kr: KeyringStore, form: str
+) -> None:
+    """A wrong token in the index URL goes out once in a pip run, not once per package page
+    (accounts lock that way on Artifactory and Nexus); later pages say it was refused earlier
+    (issue 9, point 6). bdemo comes from the second index; demo is then looked for on both."""
+    url = front.url("a").replace("http://", "http://" + form.format(t=TOKEN))
+    extra = front.url("b").replace("http://", "http://bob:pw-b@")
+    done = pip(venv, env, "-vv", "--index-url", url, "--extra-index-url", extra, "bdemo", "demo")
+    text = output(done)
+    assert done.returncode == 1, text
+    pages = [h.path for h in front.under("a") if "/simple/" in h.path]
+    assert len(pages) >= 2, pages
+    assert [h.user for h in front.under("a")].count(TOKEN) == 1, front.under("a")
+    assert "refused earlier in this process" in text
+    assert any(h.user == "bob" and h.status == 200 for h in front.under("b"))

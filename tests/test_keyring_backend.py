@@ -169,3 +169,41 @@ class TestWrites:
         assert f"in {Store().path}" in out
         assert "only indexauth's own read-only backend" in out
         assert Store().find(INDEX, "alice") is not None
+
+
+class TestStatus:
+    """`indexauth status` says, per configured index, which integrations would serve it."""
+
+    def test_per_index(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        """Backend active only with INDEXAUTH=1 (and no backend forced); uv's entry named per index."""
+        uv = str(pytest.importorskip("uv").find_uv_bin())
+        subprocess.run(
+            [uv, "auth", "login", "https://pkgs.example.com", "--username", "alice", "--password", "-"],
+            input="pw", text=True, capture_output=True, check=True, timeout=60,
+        )
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", INDEX)
+        monkeypatch.setenv("INDEXAUTH_INDEX_OTHER_URL", "https://other.example.com/simple/")
+
+        def status() -> dict[str, object]:
+            assert main(["status", "--json", "--keyring-provider", "disabled"]) == 0
+            report = json.loads(capsys.readouterr().out)
+            assert isinstance(report, dict)
+            return report
+
+        report = status()
+        assert [i["integrations"] for i in report["indexes"]] == [  # type: ignore[attr-defined]
+            {"keyring_backend": False, "uv_store": "alice@https://pkgs.example.com/"},
+            {"keyring_backend": False, "uv_store": None},
+        ]
+        assert report["keyring_backend"]["why"].startswith("INDEXAUTH is not set to 1")  # type: ignore[index]
+        monkeypatch.setenv("INDEXAUTH", "1")
+        report = status()
+        assert [i["integrations"]["keyring_backend"] for i in report["indexes"]] == [True, True]  # type: ignore[attr-defined]
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        assert "picks that backend alone" in status()["keyring_backend"]["why"]  # type: ignore[index]
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+        assert main(["status", "--keyring-provider", "disabled"]) == 0
+        out = capsys.readouterr().out
+        assert "keyring backend: active; uv store: alice@https://pkgs.example.com/" in out
+        assert "keyring backend: active; uv store: no entry" in out
+        assert "credential helper for Bazel: " in out

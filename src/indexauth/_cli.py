@@ -29,7 +29,7 @@ from urllib.parse import unquote
 
 import _indexauth_startup
 
-from . import _settings
+from . import _integrations, _settings
 from ._config import build_authenticator
 from ._driver import drive
 from ._exceptions import (
@@ -871,12 +871,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         store_info["problem"] = f"{exc.message} ({exc.hint})"
     uv_path = uv_credentials_path()
     uv_info: dict[str, Any] = {"path": str(uv_path), "exists": uv_path.exists(), "problem": None}
+    uv_entries = None
     try:
         uv_entries = read_uv_store(uv_path)
         uv_info["entries"] = None if uv_entries is None else len(uv_entries)
     except UvStoreError as exc:
         uv_info["entries"] = None
         uv_info["problem"] = f"{exc}; indexauth skips it"
+    kr_backend = _integrations.backend_state()
     hooks = [d / "indexauth.pth" for d in _site_dirs()]
     hook = next((p for p in hooks if p.exists()), None)
     gate = os.environ.get("INDEXAUTH")
@@ -890,9 +892,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "url": item.index.ref.url,
                 "policy": item.index.authenticate,
                 "origin": item.origin,
+                "integrations": _integrations.for_index(item.index, uv_entries, kr_backend),
             }
             for item in indexes
         ],
+        "keyring_backend": kr_backend,
         "keyring": {"provider": provider, "backend": backend},
         "store": store_info,
         "uv_store": uv_info,
@@ -915,6 +919,21 @@ def cmd_status(args: argparse.Namespace) -> int:
             for i in report["indexes"]
         ]
         _out(_table(index_rows, indent="  "))
+        _out()
+        _out("other tools, per index (docs/tools.md):")
+        _out(
+            _table(
+                [
+                    (
+                        repr(i["name"]) if i["name"] else "-",
+                        i["url"],
+                        _integrations.describe(i["integrations"]),
+                    )
+                    for i in report["indexes"]
+                ],
+                indent="  ",
+            )
+        )
     else:
         _out(
             "  none configured (set INDEXAUTH_INDEX_<NAME>_URL or UV_INDEX, add [[index]] "
@@ -930,6 +949,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         ("keyring", f"{provider} ({backend})"),
         ("store", f"{store_info['path']} ({store_line})"),
         ("uv store", f"{uv_info['path']} ({_uv_line(uv_info)})"),
+        (
+            "backend",
+            "keyring backend active: tools that ask keyring get indexauth's credentials"
+            if kr_backend["active"]
+            else f"keyring backend inactive: {kr_backend['why']}",
+        ),
+        (
+            "helper",
+            f"credential helper for Bazel: {kr_backend['helper']} get"
+            if kr_backend["helper"]
+            else "credential helper: indexauth-credential-helper is not installed",
+        ),
         (
             "hook",
             f"{'installed' if hook_info['installed'] else 'not installed'}: {hook_info['path']}",

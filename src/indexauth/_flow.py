@@ -37,7 +37,7 @@ from ._exceptions import (
 )
 from ._hints import missing_hint, rejected_hint, token_refused_hint, unreplayable_hint
 from ._models import Credentials, Index
-from ._resolver import URL_TOKEN_SOURCE, LookupResult, Resolver
+from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
@@ -240,8 +240,13 @@ class Authenticator:
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
                 return Outcome(self._not_found(url, target, policy, result, None), True)
-            known = (result.credentials, result.source)
-            attempts = result.attempts
+            refusal = self.resolver.refused(target, result.credentials)
+            if refusal is not None and policy == "always":
+                return Outcome(self._refused_earlier(url, target, policy, refusal, result, None), True)
+            if refusal is None:
+                known = (result.credentials, result.source)
+                attempts = result.attempts
+            # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
             status = yield Send("set", creds.headers())
@@ -260,8 +265,19 @@ class Authenticator:
             return _OK
         result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
-        if not result.complete or result.credentials is None or result.source is None:
-            error = self._not_found(url, target, policy, result, status)
+        refusal = None
+        if result.complete and result.credentials is not None:
+            refusal = self.resolver.refused(target, result.credentials)
+        if (
+            not result.complete
+            or result.credentials is None
+            or result.source is None
+            or refusal is not None
+        ):
+            if refusal is not None:
+                error = self._refused_earlier(url, target, policy, refusal, result, status)
+            else:
+                error = self._not_found(url, target, policy, result, status)
             if status == 401:
                 return Outcome(error, True)
             if self.defer is not None:
@@ -296,19 +312,25 @@ class Authenticator:
         """*creds* from a program were refused: run it again once, and retry once."""
         # A password command or a credential helper may have handed out a token that
         # expired or was revoked early: run it again once and retry once.
-        self.resolver.rejected(target, creds)
+        outcome = self._judge(status, url, target, policy, creds, source, attempts)
         if not replayable:
-            return self._judge(status, url, target, policy, creds, source, attempts)
+            return outcome
         result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
         if not result.complete or result.credentials is None or result.source is None:
             return Outcome(self._not_found(url, target, policy, result, status), True)
         fresh = result.credentials
-        if fresh == creds:
-            # The program gave the refused token again: sending it again cannot help.
-            return self._judge(
-                status, url, target, policy, fresh, result.source, result.attempts, refreshed=True
+        if self.resolver.refused(target, fresh) is not None:
+            # The program gave a refused token again: sending it again cannot help.
+            error = self._refused(
+                status,
+                url,
+                target,
+                policy,
+                f"{result.source}, run again for fresh credentials, which were the refused ones",
+                result.attempts,
             )
+            return Outcome(error, True)
         answer = yield Send("set", fresh.headers(), retry=True)
         assert isinstance(answer, int)  # noqa: S101
         return self._judge(
@@ -343,33 +365,75 @@ class Authenticator:
         refreshed: bool = False,
     ) -> Outcome:
         if status in (401, 403):
-            if creds is not None:
-                self.resolver.rejected(target, creds)
-            if source == URL_TOKEN_SOURCE:
-                return Outcome(self._token_refused(status, url, target, policy, attempts), True)
-            cls = ForbiddenError if status == 403 else CredentialsRejectedError
-            what = "401 Unauthorized" if status == 401 else "403 Forbidden"
+            if source.startswith("index URL") and self.request_source != REQUEST_SOURCE:
+                # Inside pip the index URL is the one given to pip: name it as pip users know it.
+                source = self.request_source
             if refreshed:
                 source += ", run again for fresh credentials, which were refused too"
-            return Outcome(
-                cls(
-                    f"credentials for {redact(url)} were refused with {what} "
-                    f"({_where(target)}, authenticate={policy!r}); they came from {source}",
-                    url=url,
-                    index=target.index.ref if target.index else None,
-                    policy=policy,
-                    attempts=attempts,
-                    hint=rejected_hint(target, source, status),
-                    status=status,
-                    source=source,
-                ),
-                True,
-            )
+            error = self._refused(status, url, target, policy, source, attempts)
+            if creds is not None:
+                refusal = Refusal(status, redact(url), source, type(error))
+                self.resolver.rejected(target, creds, refusal)
+            return Outcome(error, True)
         if creds is not None and status < 500:
             # A 404 to credentials is "no such package", not a refusal: keep sending
             # them up front, or every miss on a GitLab index costs two round trips.
             self.resolver.accepted(target, creds, source)
         return _OK
+
+    def _refused(
+        self,
+        status: int,
+        url: str,
+        target: Target,
+        policy: str,
+        source: str,
+        attempts: tuple[Attempt, ...],
+    ) -> IndexAuthError:
+        if source == URL_TOKEN_SOURCE:
+            return self._token_refused(status, url, target, policy, attempts)
+        cls = ForbiddenError if status == 403 else CredentialsRejectedError
+        what = "401 Unauthorized" if status == 401 else "403 Forbidden"
+        return cls(
+            f"credentials for {redact(url)} were refused with {what} "
+            f"({_where(target)}, authenticate={policy!r}); they came from {source}",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=attempts,
+            hint=rejected_hint(target, source, status),
+            status=status,
+            source=source,
+        )
+
+    def _refused_earlier(
+        self,
+        url: str,
+        target: Target,
+        policy: str,
+        refusal: Refusal,
+        result: LookupResult,
+        status: int | None,
+    ) -> IndexAuthError:
+        what = "401 Unauthorized" if refusal.status == 401 else "403 Forbidden"
+        when = "nothing was sent" if status is None else f"the server answered {status}"
+        if refusal.source == URL_TOKEN_SOURCE:
+            hint = token_refused_hint(target)
+        else:
+            hint = rejected_hint(target, refusal.source, refusal.status)
+        return refusal.error_class(
+            f"credentials for {redact(url)} from {refusal.source} were refused earlier in this "
+            f"process by {refusal.url} ({what}), so they were not sent again ({_where(target)}, "
+            f"authenticate={policy!r}); {when}",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=result.attempts,
+            hint=hint + "\n(a refused credential is not sent again by the same process, so a "
+            "wrong one cannot lock the account; fix it, then run again)",
+            status=status,
+            source=refusal.source,
+        )
 
     def _token_refused(
         self, status: int, url: str, target: Target, policy: str, attempts: tuple[Attempt, ...]

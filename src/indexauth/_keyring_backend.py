@@ -109,9 +109,11 @@ def lookup(service: str, username: str | None) -> Credentials | None:
         _running.reset(token)
 
 
-def _targets(service: str, username: str | None) -> list[Target]:
+@functools.lru_cache(maxsize=256)
+def _targets(service: str, username: str | None) -> tuple[Target, ...]:
     """The lookups a service name stands for: a URL is an index (configured, logged in to, or
-    at that URL); a bare `host[:port]` is its https realm, and its http one on loopback only."""
+    at that URL); a bare `host[:port]` is its https realm, and its http one on loopback only.
+    Remembered per process, as the chain remembers its lookups."""
     from ._credential_helper import index_for  # noqa: PLC0415
     from ._flow import Authenticator  # noqa: PLC0415
     from ._resolver import Resolver  # noqa: PLC0415
@@ -126,7 +128,7 @@ def _targets(service: str, username: str | None) -> list[Target]:
             if is_loopback(realm_of(urls[0]).host):
                 urls.append(f"http://{text}/")
         except UrlError:
-            return []
+            return ()
     targets = []
     for url in urls:
         try:
@@ -141,7 +143,7 @@ def _targets(service: str, username: str | None) -> list[Target]:
         target = Authenticator([index], Resolver(())).match(url)
         if target is not None and target.index is not None:
             targets.append(target)
-    return targets
+    return tuple(targets)
 
 
 @functools.cache

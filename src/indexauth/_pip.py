@@ -41,7 +41,7 @@ from ._exceptions import ConfigurationError, IndexAuthError
 from ._flow import PIP_URL_SOURCE, Authenticator
 from ._keyring import PROVIDERS
 from ._models import Credentials, Index, mark_untrusted
-from ._urls import UrlError, redact, split_url, strip_userinfo
+from ._urls import UrlError, realm_of, redact, split_url, strip_userinfo
 
 __all__ = [
     "MIN_PIP",
@@ -221,7 +221,10 @@ def _auth_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[
     """pip's `MultiDomainBasicAuth(request)`: no prompt, no keyring, no netrc by host.
 
     URL userinfo on a request becomes its `Authorization` header (and leaves
-    the URL), as pip does; everything else is the flow's job.
+    the URL), as pip does; everything else is the flow's job. Userinfo that
+    pip copied from one of its index URLs is left to the flow, which has that
+    index with those credentials: so a refused one is remembered and not sent
+    again, and a lone user part gets pip's own meaning there too.
     """
     request = args[0] if args else kwargs["req"]
     url = request.url or ""
@@ -239,8 +242,26 @@ def _auth_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[
             # A line break in the URL's password: never a traceback inside pip.
             _warn_once(f"indexauth: the credentials in {redact(url)} are not used: {exc}")
             return request
-        request.headers["Authorization"] = creds.authorization()
+        if not _index_url_credentials(instance, request.url, creds):
+            request.headers["Authorization"] = creds.authorization()
     return request
+
+
+def _index_url_credentials(auth: Any, url: str, creds: Credentials) -> bool:
+    """Whether *creds* are the userinfo of one of pip's index URLs that covers *url*."""
+    try:
+        parts = split_url(url)
+    except UrlError:
+        return False
+    for index_url in getattr(auth, "index_urls", None) or ():
+        try:
+            index = Index(index_url)
+        except (ConfigurationError, TypeError):
+            continue
+        url_creds = index._url_credentials  # noqa: SLF001 - the userinfo pip copied
+        if url_creds == creds and index.covers(realm_of(parts), parts.path or "/"):
+            return True
+    return False
 
 
 def _pip_version() -> tuple[int, ...]:

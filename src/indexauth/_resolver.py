@@ -21,22 +21,30 @@ Rules, in one place:
   `https://TOKEN@host/`): it is never shown, and when no source has a password
   for it, it is sent as a token with an empty password (`URL_TOKEN_SOURCE`).
   A conventional name such as `__token__` is never sent alone.
+- Credentials a server refused (401, or 403 to credentials) are remembered per
+  index (or realm) by a keyed hash of what went on the wire, never the secret
+  itself, and never sent there again by this process (`refused`): a wrong
+  token cannot lock an account one package page at a time. A refreshed or
+  corrected credential hashes differently and is sent as usual.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ._exceptions import Attempt
+from ._exceptions import Attempt, IndexAuthError
 from ._models import Credentials
 from ._sources import Recorder, Source, SourceFailure, Target
 
-__all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Resolver"]
+__all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Refusal", "Resolver"]
 
 logger = logging.getLogger("indexauth")
 
@@ -53,6 +61,27 @@ def renew_at(creds: Credentials) -> float | None:
     # A token that lives less than two margins is renewed half-way through its life
     # instead of on every request.
     return run.expires - min(EXPIRY_MARGIN, max(run.expires - run.issued, 0.0) / 2)
+
+
+# The key of the hashes that identify refused credentials: per process, so a hash
+# means nothing outside it.
+_FINGERPRINT_KEY = secrets.token_bytes(32)
+
+
+def fingerprint(creds: Credentials) -> str:
+    """A keyed hash of what *creds* put on the wire: equal for the same credential only."""
+    wire = "\0".join([creds.username, *(f"{n}: {v}" for n, v in creds.headers())]).encode()
+    return hmac.new(_FINGERPRINT_KEY, wire, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A server refused credentials: how, to which (redacted) URL, and where they came from."""
+
+    status: int
+    url: str
+    source: str
+    error_class: type[IndexAuthError]
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,7 @@ class Resolver:
         self._seeds: dict[tuple[str, str], LookupResult] = {}
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
         self._expired: set[tuple[str, str]] = set()
+        self._refused: OrderedDict[tuple[tuple[str, str], str], Refusal] = OrderedDict()
         self._warned: set[str] = set()
 
     def stale(self, creds: Credentials | None) -> bool:
@@ -127,8 +157,16 @@ class Resolver:
             with self._lock:
                 self._seeds[key] = seed
         if seed.complete and seed.credentials is not None and seed.source is not None:
+            if self._refused and self.refused(target, seed.credentials) is not None:
+                return None  # refused earlier: never sent up front again
             return seed.credentials, seed.source
         return None
+
+    def refused(self, target: Target, creds: Credentials) -> Refusal | None:
+        """How a server refused *creds* for *target* earlier in this process, or `None`."""
+        if not self._refused:
+            return None  # the common case: nothing was ever refused, nothing to hash
+        return self._refused.get((target.key, fingerprint(creds)))
 
     def peek(self, target: Target) -> LookupResult | None:
         """The remembered result for *target*, without waiting or looking anything up."""
@@ -185,10 +223,18 @@ class Resolver:
             self._accepted[key] = (creds, source)
             self._expired.discard(key)
 
-    def rejected(self, target: Target, creds: Credentials) -> None:
-        """The server refused *creds*: forget them, so the next challenge looks again."""
+    def rejected(self, target: Target, creds: Credentials, refusal: Refusal | None = None) -> None:
+        """The server refused *creds*: forget them, so the next challenge looks again.
+
+        With *refusal*, they are also remembered as refused for *target*: `refused`
+        answers for them from now on, and `known` never offers them again.
+        """
         key = target.key
         with self._lock:
+            if refusal is not None:
+                self._refused[(key, fingerprint(creds))] = refusal
+                while len(self._refused) > MEMO_SIZE:
+                    self._refused.popitem(last=False)
             if self._accepted.get(key, (None,))[0] == creds:
                 del self._accepted[key]
             slot = self._memo.get(key)
