@@ -42,6 +42,7 @@ def _assert_clean(error: BaseException, caplog: pytest.LogCaptureFixture) -> Non
     assert error.hint, "every error says what to do"
     # Rejections name their source instead; every other error lists what was tried.
     assert error.attempts or isinstance(error, indexauth.CredentialsRejectedError)
+    assert str(error).endswith(f"\n  see: docs/errors.md#{error.reference}"), "links its section"
 
 
 @pytest.fixture(name="caplog_debug")

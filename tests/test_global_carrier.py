@@ -309,3 +309,32 @@ def test_status_in_the_parent(on: bool) -> None:
         assert carrier["directory"] == str(Path(sysconfig.get_path("purelib")) / "_indexauth_carrier")
         text = run(Path(sys.executable), env, "-m", "indexauth", "status").stdout
         assert "carrier    on: every Python started from here gets indexauth from this interpreter" in text
+
+
+def _other_supported_python() -> str | None:
+    """A Python 3.10+ of another minor version than this one (pyenv's), if there is one."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}."
+    found = [p for p in sorted(pyenv.glob("3.1[0-9].*/bin/python")) if not p.parent.parent.name.startswith(mine)]
+    return str(found[-1]) if found else None
+
+
+def test_child_on_another_python_version(tmp_path: Path, parent_path: list[str]) -> None:
+    """A child of another Python version loads the parent's indexauth and wrapt and instruments."""
+    other = _other_supported_python()
+    if other is None:
+        pytest.skip("no other Python 3.10+ on this machine")
+    venv = tmp_path / "venv"
+    subprocess.run([other, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    code = (
+        "import sys, types\n"
+        "from indexauth import _patch\n"
+        "owner = types.ModuleType('demo'); owner.send = lambda: 'sent'\n"
+        "_patch.instrument(owner, 'send', lambda wrapped, instance, args, kwargs: 'via ' + wrapped())\n"
+        "import wrapt\n"
+        f"print(sys.version_info[:2] != {tuple(sys.version_info[:2])}, owner.send(),"
+        f" wrapt.__file__.startswith({sysconfig.get_path('purelib')!r}))\n"
+    )
+    done = run(venv / "bin" / "python", carried_env(parent_path), "-c", code)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("True via sent True\n", "")

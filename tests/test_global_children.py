@@ -193,8 +193,13 @@ def test_parentonly_is_importable_in_the_parent(parent: Path, env: dict[str, str
 
 
 @pytest.mark.timeout(600)
-def test_venv_child_pip(parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("policy", ["auto", "always"])
+def test_venv_child_pip(
+    parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path, policy: str
+) -> None:
     """A program makes a plain venv and runs its own pip: that pip authenticates (sdist + build dep too)."""
+    if policy == "always":
+        always(front)
     child = tmp_path / "child"
     program = (
         "import subprocess, sys, venv\n"
@@ -208,12 +213,17 @@ def test_venv_child_pip(parent: Path, env: dict[str, str], front: Front, kr: Key
     assert installed.returncode == 0, output(installed)
     assert any("/packages/privbackend-1.0" in h.path for h in front.under("a"))
     # The venv's pip, and the pip it runs to install the build backend: one lookup each.
-    assert_one_challenge_per_process(front, kr, 2, "auto")
+    assert_one_challenge_per_process(front, kr, 2, policy)
 
 
 @pytest.mark.timeout(600)
-def test_pipx_install(parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("policy", ["auto", "always"])
+def test_pipx_install(
+    parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path, policy: str
+) -> None:
     """`pipx install --index-url`: pipx drops PYTHONPATH for its children; the carrier is put back."""
+    if policy == "always":
+        always(front)
     env.update(
         PIPX_HOME=str(tmp_path / "pipx"),
         PIPX_BIN_DIR=str(tmp_path / "bin"),
@@ -228,7 +238,7 @@ def test_pipx_install(parent: Path, env: dict[str, str], front: Front, kr: Keyri
     assert done.returncode == 0, output(done)
     ran = run([tmp_path / "bin" / "demoapp"], env)
     assert ran.stdout == "demoapp ran\n", output(ran)
-    assert_one_challenge_per_process(front, kr, 1, "auto")
+    assert_one_challenge_per_process(front, kr, 1, policy)
 
 
 TOX_INI = """\
@@ -270,12 +280,17 @@ def tests(session):
 
 
 @pytest.mark.timeout(600)
-def test_nox_session(parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("policy", ["auto", "always"])
+def test_nox_session(
+    parent: Path, env: dict[str, str], front: Front, kr: KeyringStore, tmp_path: Path, policy: str
+) -> None:
     """A nox session installs a private dependency with its own pip."""
+    if policy == "always":
+        always(front)
     project = tmp_path / "project"
     project.mkdir()
     (project / "noxfile.py").write_text(NOXFILE, "utf-8")
     done = run([parent, "-m", "nox", "-s", "tests"], env, cwd=project)
     assert done.returncode == 0, output(done)
     assert f"demo from {project / '.nox' / 'tests'}" in output(done)
-    assert_one_challenge_per_process(front, kr, 1, "auto")
+    assert_one_challenge_per_process(front, kr, 1, policy)

@@ -217,3 +217,20 @@ def test_status_and_check_survive_any_store_file(
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert "pyproject.toml is skipped" in err
+
+
+def test_netrc_default_never_goes_to_a_project_index(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """netrc's `default` entry is for your indexes: a URL a project file names gets none of it."""
+    server.route("/simple/", users={"bob": SECRET})
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text(f"default login bob password {SECRET}\n", "utf-8")
+    netrc.chmod(0o600)
+    repo = project(tmp_path, f'[[tool.uv.index]]\nname = "p"\nurl = "{server.url("/simple/")}"\n')
+    env = {"INDEXAUTH_CONFIG": str(write(tmp_path / "empty.toml", ""))}
+    indexes, _ = loaded(env, repo)
+    DRIVERS["requests"]().run(
+        [Call(server.url("/simple/pkg/"))], indexes=indexes, options={"keyring_provider": "disabled"}
+    )
+    assert [s.authorization for s in server.seen] == [None]

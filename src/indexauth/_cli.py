@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import http.client
 import json
 import os
 import site
 import sys
 import sysconfig
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.client import HTTPMessage
 from pathlib import Path
-from typing import IO, Any, NoReturn, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 from urllib.parse import unquote
 
 import _indexauth_startup
 
-from . import _integrations, _settings
+from . import _integrations, _settings, _urllib
 from ._config import build_authenticator
-from ._driver import drive
 from ._exceptions import (
+    ERRORS_DOC,
     Attempt,
     ConfigurationError,
     CredentialsRejectedError,
@@ -41,7 +37,7 @@ from ._exceptions import (
     IndexAuthError,
     MissingCredentialsError,
 )
-from ._flow import Authenticator, Send
+from ._flow import Authenticator
 from ._hints import missing_hint
 from ._keyring import (
     DEFAULT_TIMEOUT,
@@ -50,10 +46,11 @@ from ._keyring import (
     KeyringImportSource,
     _needs_username,
 )
-from ._models import Credentials, Index
+from ._models import Credentials, Index, mark_untrusted
 from ._resolver import Resolver
-from ._sources import Target
+from ._sources import GivenSource, Target
 from ._store import Store, StoreError, service_key
+from ._urllib import UnreachableError
 from ._urls import (
     UrlError,
     is_loopback,
@@ -136,14 +133,20 @@ def configured_indexes(extra: Sequence[ConfiguredIndex] = ()) -> list[Configured
 def _index_for(url: str, username: str | None, given: str | None = None) -> tuple[Index, str]:
     """The configured index that covers *url* (with *username*), or an ad-hoc one.
 
-    *given* is the URL as typed: a user part in it that may be a token makes the
-    ad-hoc index from it, so the lookup treats it as pip would (see `Index`).
+    An ad-hoc index is *url* as pip's `-i URL` is (keyring names of the URL are
+    tried), but marked as not configured by you, so the netrc rules for such
+    URLs hold as in the library: no netrc password over plain http off
+    loopback, no netrc `default` entry. *given* is the URL as typed: a user part
+    in it that may be a token makes the ad-hoc index from it (see `Index`).
     """
     items = configured_indexes()
     target = Authenticator([item.index for item in items], Resolver(())).match(url)
     if target is None or target.index is None:
         adhoc = given if given is not None and _url_token(given) else url
-        return Index(adhoc, username=username), "not configured: checked as an index at this URL"
+        return (
+            mark_untrusted(Index(adhoc, username=username), "the URL given on the command line"),
+            "not configured: checked as an index at this URL",
+        )
     origin = next(item.origin for item in items if item.index is target.index)
     index = target.index if username is None else target.index.replace(username=username)
     return index, origin
@@ -303,50 +306,8 @@ def _keyring_error(exc: Exception, doing: str) -> CliError:
 # --- live requests --------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect is reported, never followed: urllib would carry Authorization to any host.
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-        newurl: str,
-    ) -> None:
-        return None
-
-
-def _send(
-    url: str, headers: Sequence[tuple[str, str]], timeout: float
-) -> tuple[int, str | None]:
-    """One GET with *headers* (secrets: never sent on to a redirect); the status and, for a
-    redirect, its Location. `OSError` when unreachable, which includes a reply that is not
-    HTTP and a URL http.client refuses."""
-    request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only, checked by split_url
-    for name, value in headers:
-        request.add_unredirected_header(name, value)
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            response.read(65536)
-            return int(response.status), None
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return int(exc.code), exc.headers.get("Location")
-    except http.client.HTTPException as exc:
-        # BadStatusLine and friends: something answered, but not HTTP (an SSH or SMTP port).
-        line = " ".join(str(exc).split())[:80]
-        reason = f"not an HTTP reply ({type(exc).__name__}{': ' + line if line else ''})"
-        if isinstance(exc, http.client.InvalidURL):
-            reason = f"http.client refuses the URL ({line})"
-        raise urllib.error.URLError(reason) from None
-    except ValueError as exc:  # urllib's own URL checks
-        raise urllib.error.URLError(f"the URL cannot be requested ({exc})") from None
-
-
-def _unreachable(url: str, exc: OSError) -> CliError:
-    reason = getattr(exc, "reason", exc)
+def _unreachable(url: str, exc: UnreachableError) -> CliError:
+    reason = exc.reason
     return CliError(
         f"{redact(url)} is unreachable: {reason}",
         hint="check the URL, your network and proxy settings (HTTPS_PROXY, NO_PROXY), "
@@ -471,13 +432,28 @@ def _login_keyring(choice: str, url: str, username: str) -> tuple[Any | None, st
 
 
 def _check_before_storing(url: str, creds: Credentials, timeout: float) -> None:
-    """One GET with *creds*; `CliError` (nothing stored) unless the index answers 2xx."""
+    """One GET with *creds*; `CliError` (nothing stored) unless the index answers 2xx.
+
+    The request goes through the shared flow, as if *url* were an `always` index
+    whose only source is what you typed: the rules of every driver apply.
+    """
+    index = Index(url, authenticate="always", username=creds.username)
+    auth = Authenticator([index], Resolver([GivenSource(creds)]))
     try:
-        status, location = _send(url, creds.headers(), timeout)
-    except OSError as exc:
+        _outcome, exchange = _urllib.get(auth, url, timeout=timeout)
+    except UnreachableError as exc:
         raise _unreachable(url, exc) from None
+    if not exchange.sent or exchange.sent[-1][0] == "none":
+        raise CliError(
+            f"indexauth does not send credentials to {redact(url)} (its path leaves the index "
+            "root, or servers read it differently); nothing was stored",
+            hint="give the index URL without `..`, `%2e`, `%2f` or `//` in its path",
+            code="usage",
+        )
+    status = exchange.sent[-1][1]
     outcome = _classify_status(status)
     if outcome != "ok":
+        location = exchange.location
         moved = f" (a redirect to {redact(location)}, not followed)" if location else ""
         raise CliError(
             f"{url} answered {status}{moved} to these credentials; nothing was stored",
@@ -623,7 +599,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
     return build_authenticator(
-        [index], keyring_provider=args.keyring_provider, keyring_timeout=args.timeout
+        [index],
+        keyring_provider=args.keyring_provider,
+        keyring_timeout=args.timeout,
     )
 
 
@@ -633,7 +611,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     index, _origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
-    assert target is not None  # noqa: S101 - the URL was checked
+    if target is None:
+        raise CliError(
+            f"indexauth sends no credentials to {redact(url)}: servers read its path "
+            "differently (dot segments with %2f, %5c, `\\`, `;` or `//`)",
+            hint="give the index URL itself, without such a path",
+            code="usage",
+        )
     result = auth.resolver.lookup(target)
     if result.complete and result.credentials is not None:
         print(result.credentials.password)
@@ -680,39 +664,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     index, origin = _index_for(url, args.username or _shown_url_username(args.url), args.url)
     auth = _authenticator(args, index)
     target = auth.match(url)
-    assert target is not None  # noqa: S101 - the URL was checked
-    assert target.index is not None  # noqa: S101 - an ad-hoc index covers it
+    if target is None:
+        raise CliError(
+            f"indexauth sends no credentials to {redact(url)}: servers read its path "
+            "differently (dot segments with %2f, %5c, `\\`, `;` or `//`)",
+            hint="check the index URL itself, without such a path",
+            code="usage",
+        )
     provider, backend = _keyring_label(args.keyring_provider, args.timeout)
     result = auth.resolver.lookup(target)
 
-    sent: list[dict[str, Any]] = []
-    location: str | None = None
-
-    def send(effect: Send) -> int:
-        nonlocal location
-        headers = effect.headers if effect.action == "set" else ()
-        status, location = _send(url, headers, args.timeout)
-        authorization = effect.authorization if effect.action == "set" else None
-        scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
-        if headers and authorization is None:
-            scheme = "headers"
-        item: dict[str, Any] = {"authorization": scheme, "status": status}
-        if any(name.lower() != "authorization" for name, _value in headers):
-            # Header names only: every value a helper gives is a secret.
-            item["headers"] = [name for name, _value in headers]
-        sent.append(item)
-        return status
-
     error: IndexAuthError | None = None
     detail = ""
+    sent: list[dict[str, Any]] = []
     try:
-        outcome_ = drive(
-            auth.flow(url, has_authorization=False, replayable=True), send, auth.resolver.lookup
-        )
-    except OSError as exc:
+        outcome_, exchange = _urllib.get(auth, url, timeout=args.timeout)
+    except UnreachableError as exc:
         outcome, hint = "unreachable", _unreachable(url, exc).hint
-        detail = f"{redact(url)} is unreachable: {getattr(exc, 'reason', exc)}"
+        detail = f"{redact(url)} is unreachable: {exc.reason}"
     else:
+        sent = [{"authorization": scheme, "status": status} for scheme, status in exchange.sent]
+        for item, extra in zip(sent, exchange.extra):
+            if extra:
+                item["headers"] = extra  # a helper's header names; their values are secrets
         error = outcome_.error
         last = sent[-1]["status"] if sent else None
         if error is not None:
@@ -721,23 +695,30 @@ def cmd_check(args: argparse.Namespace) -> int:
             outcome = _classify_status(last) if last is not None else "ok"
             hint = _STATUS_HINTS.get(outcome, "")
             detail = f"the server answered {last}"
-            if outcome in ("rejected", "forbidden") and sent[-1]["authorization"] == "none":
-                # Only authenticate='never' gets here: nothing was sent to be refused.
-                outcome = "missing"
-                hint = (
-                    f"{target.index.ref} has authenticate={target.index.authenticate!r}, so "
-                    "indexauth sends no credentials to it; change the policy to 'auto'"
-                )
-            if location:
-                detail += f" (a redirect to {redact(location)}, not followed)"
+            if outcome in ("rejected", "forbidden", "not-found") and sent[-1]["authorization"] == "none":
+                if target.index is not None and target.index.authenticate == "never":
+                    outcome = "missing"
+                    hint = (
+                        f"{target.index.ref} has authenticate='never', so indexauth sends no "
+                        "credentials to it; change the policy to 'auto'"
+                    )
+                elif target.index is None and outcome != "rejected":
+                    outcome = "missing"
+                    hint = (
+                        f"{redact(url)} is not a configured index, so indexauth answers only a "
+                        "401 challenge there; add it as an index (an [[index]] table in "
+                        f"{_settings.config_path()}) to authenticate on 403 or 404"
+                    )
+            if exchange.location:
+                detail += f" (a redirect to {redact(exchange.location)}, not followed)"
     code = EXIT_CODES[outcome]
     report = {
         "url": redact(url),
         "index": {
-            "name": target.index.name,
-            "url": target.index.ref.url,
-            "policy": target.index.authenticate,
-            "username": target.index.username,
+            "name": target.index.name if target.index else None,
+            "url": target.index.ref.url if target.index else None,
+            "policy": target.index.authenticate if target.index else "auto",
+            "username": target.index.username if target.index else None,
             "origin": origin,
         },
         "realm": str(target.realm),
@@ -776,11 +757,12 @@ def _short_where(attempt: dict[str, Any], store: str) -> str:
 def _print_check(report: dict[str, Any], target: Target) -> None:
     index = report["index"]
     name = f"{index['name']!r} " if index["name"] else ""
+    shown = f"{name}{index['url']} ({index['origin']})" if index["url"] else index["origin"]
     _out(
         _table(
             [
                 ("url", report["url"]),
-                ("index", f"{name}{index['url']} ({index['origin']})"),
+                ("index", shown),
                 ("policy", index["policy"]),
                 ("username", index["username"] or "(none configured)"),
                 ("realm", report["realm"]),
@@ -820,6 +802,8 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
         _out("  hint: " + hint_lines[0])
         for line in hint_lines[1:]:
             _out("        " + line)
+    if report["exit_code"]:
+        _out(f"  see: {ERRORS_DOC}#check-exit-{report['exit_code']}")
 
 
 def _site_dirs() -> list[Path]:

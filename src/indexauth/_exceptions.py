@@ -22,7 +22,11 @@ from typing import Any, NamedTuple
 
 from ._urls import redact
 
+# Where each error's `reference` is a section (its `see:` line), as pip links its errors.
+ERRORS_DOC = "docs/errors.md"
+
 __all__ = [
+    "ERRORS_DOC",
     "Attempt",
     "ConfigurationError",
     "CredentialsRejectedError",
@@ -87,7 +91,13 @@ class IndexAuthError(Exception):
             hint_lines = self.hint.splitlines()
             lines.append("  hint: " + hint_lines[0])
             lines.extend("        " + line for line in hint_lines[1:])
+        lines.append(f"  see: {self.link}")
         return "\n".join(lines)
+
+    @property
+    def link(self) -> str:
+        """This error's section of docs/errors.md: meaning, causes per host, fix."""
+        return f"{ERRORS_DOC}#{self.reference}"
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else self.summary

@@ -506,7 +506,12 @@ class Index:
 
     @property
     def untrusted_origin(self) -> str | None:
-        """The working-directory file that defined this index, or `None` if you did."""
+        """What named this index when you did not configure it, else `None`.
+
+        A working-directory file, or a URL typed on the command line: credentials
+        meant for your own indexes (`INDEXAUTH_INDEX_<NAME>_*`, netrc's `default`
+        entry, netrc over plain http) never go to such an index.
+        """
         return self._untrusted
 
     def __reduce__(self) -> tuple[object, ...]:

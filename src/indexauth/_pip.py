@@ -350,4 +350,5 @@ def pip_error(error: IndexAuthError) -> BaseException:
         message=Text(error.summary),
         context=Text(context) if context else None,
         hint_stmt=Text(error.hint) if error.hint else None,
+        link=error.link,
     )

@@ -25,6 +25,7 @@ from ._urls import Realm, is_loopback, service_names
 
 __all__ = [
     "EnvSource",
+    "GivenSource",
     "IndexUrlSource",
     "NetrcSource",
     "Recorder",
@@ -127,6 +128,20 @@ class Source(Protocol):
         ...
 
 
+class GivenSource:
+    """Credentials handed over by the caller: what you just typed at `indexauth login --check`."""
+
+    name = "given"
+    eager = True
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
+        record(self.name, "typed at the prompt or on stdin", self._credentials.username, "found")
+        return self._credentials
+
+
 class IndexUrlSource:
     """Userinfo in the configured index URL (`https://user:pass@host/simple/`)."""
 
@@ -178,8 +193,7 @@ class EnvSource:
                     self.name,
                     where,
                     username,
-                    f"skipped: the index is defined by {index.untrusted_origin}, a "
-                    "working-directory file, not by you",
+                    f"skipped: the index is defined by {index.untrusted_origin}, not by you",
                 )
                 continue
             user = environ.get(f"{base}_USERNAME")
@@ -236,7 +250,10 @@ class NetrcSource:
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         path = self.path()
         host = target.realm.host
-        if target.index is None and target.realm.scheme != "https" and not is_loopback(host):
+        # Configured by you: not a bare URL, not an index a working-directory file
+        # or a command line named (see `Index.untrusted_origin`).
+        configured = target.index is not None and target.index.untrusted_origin is None
+        if not configured and target.realm.scheme != "https" and not is_loopback(host):
             # netrc entries name a host, not a scheme: one meant for https must not
             # go out in clear to a URL nobody configured.
             record(self.name, str(path), username, "skipped: plain http to an unconfigured URL")
@@ -246,7 +263,7 @@ class NetrcSource:
             record(self.name, str(path), username, "no such file")
             return None
         entry = hosts.get(host)
-        if entry is None and target.index is not None:
+        if entry is None and configured:
             # `default` is for indexes you configured, not for any host that answers 401.
             entry = hosts.get("default")
         if entry is None:

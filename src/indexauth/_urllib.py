@@ -1,0 +1,109 @@
+"""The standard-library driver: one GET through `urllib`, every header decided by the shared flow.
+
+The `indexauth` command makes its live requests here (`check`, `login --check`),
+so it needs neither requests nor httpx and cannot disagree with the library
+about what is sent where. Redirects are reported, never followed; at most
+`DRAIN_LIMIT` bytes of a body are read.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http.client import HTTPMessage
+from typing import IO
+
+from ._driver import DRAIN_LIMIT, drive
+from ._flow import Authenticator, Outcome, Send
+from ._version import __version__
+
+__all__ = ["Exchange", "UnreachableError", "get"]
+
+
+class UnreachableError(OSError):
+    """No HTTP answer: refused, timed out, not HTTP, or a URL the standard library refuses."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Exchange:
+    """What one GET sent and got: the Authorization scheme, each status, a redirect's target."""
+
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (scheme or "none", status)
+    location: str | None = None
+    # Per send, the names (never the values) of headers other than Authorization: a helper's.
+    extra: list[list[str]] = field(default_factory=list)
+
+
+def get(authenticator: Authenticator, url: str, *, timeout: float) -> tuple[Outcome, Exchange]:
+    """GET *url* as every driver does: the flow chooses the header of each send.
+
+    Raises `UnreachableError` when nothing answers in HTTP.
+    """
+    exchange = Exchange()
+
+    def send(effect: Send) -> int:
+        headers = effect.headers if effect.action == "set" else ()
+        status, exchange.location = _send_one(url, headers, timeout)
+        authorization = effect.authorization if effect.action == "set" else None
+        scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
+        extra = [name for name, _value in headers if name.lower() != "authorization"]
+        if extra and authorization is None:
+            scheme = "headers"
+        exchange.sent.append((scheme, status))
+        exchange.extra.append(extra)
+        return status
+
+    flow = authenticator.flow(url, has_authorization=False, replayable=True)
+    return drive(flow, send, authenticator.resolver.lookup), exchange
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect is reported, never followed: urllib would carry Authorization to any host.
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+def _send_one(
+    url: str, headers: Sequence[tuple[str, str]], timeout: float
+) -> tuple[int, str | None]:
+    """One GET with *headers* (secrets, never sent on to a redirect); its status and, for a
+    redirect, its Location."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
+    for name, value in headers:
+        request.add_unredirected_header(name, value)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(DRAIN_LIMIT)  # bounded: the caller only needs the status
+            return int(response.status), None
+    except urllib.error.HTTPError as exc:
+        with exc:  # closed unread: a challenge body may be endless
+            return int(exc.code), exc.headers.get("Location")
+    except urllib.error.URLError as exc:
+        raise UnreachableError(str(exc.reason)) from None
+    except http.client.HTTPException as exc:
+        # BadStatusLine and friends: something answered, but not HTTP (an SSH or SMTP port).
+        line = " ".join(str(exc).split())[:80]
+        reason = f"not an HTTP reply ({type(exc).__name__}{': ' + line if line else ''})"
+        if isinstance(exc, http.client.InvalidURL):
+            reason = f"http.client refuses the URL ({line})"
+        raise UnreachableError(reason) from None
+    except ValueError as exc:  # urllib's own URL checks
+        raise UnreachableError(f"the URL cannot be requested ({exc})") from None
+    except OSError as exc:
+        raise UnreachableError(str(exc)) from None

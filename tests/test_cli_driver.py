@@ -1,0 +1,126 @@
+"""`indexauth check` and `login --check` follow the library's rules (issue 9.4).
+
+Their live request is one more driver of the shared flow (`indexauth._urllib`),
+so the netrc rules for URLs you did not configure hold on the wire.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from index_server import IndexServer
+from indexauth import Index
+from indexauth._cli import EXIT_CODES, main
+from indexauth._flow import Authenticator
+from indexauth._resolver import Resolver
+from indexauth._sources import IndexUrlSource
+from indexauth._urllib import get
+
+SECRET = "netrc-S3CRET-4c"
+DEFAULT = "netrc-D3FAULT-4c"
+
+
+def netrc(text: str) -> Path:
+    """~/.netrc holding *text*, mode 0600."""
+    path = Path(os.environ["HOME"]) / ".netrc"
+    path.write_text(text, "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def check(url: str, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int, str]:
+    """`indexauth check URL` in process: exit code and everything printed."""
+    code = main(["check", url, "--keyring-provider", "disabled", *more])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_check_sends_no_netrc_password_over_plain_http_off_loopback(
+    server: IndexServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check http://pkgs.example/` (through a proxy on 127.0.0.1): the netrc entry stays home."""
+    server.route("http://pkgs.example/", users={"alice": SECRET})
+    netrc(f"machine pkgs.example login alice password {SECRET}\n")
+    monkeypatch.setenv("HTTP_PROXY", server.url())
+    monkeypatch.setenv("http_proxy", server.url())
+    code, text = check("http://pkgs.example/simple/", capsys)
+    assert server.seen, "the request went through the proxy"
+    assert [s.authorization for s in server.seen] == [None]
+    assert code == EXIT_CODES["missing"]
+    assert "plain http to an unconfigured URL" in text
+    assert SECRET not in text
+
+
+def test_check_never_sends_the_netrc_default_to_a_url_you_did_not_configure(
+    server: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """netrc's `default` entry is for your indexes, not for any URL typed at `check`."""
+    server.route("/simple/", users={"bob": DEFAULT})
+    netrc(f"default login bob password {DEFAULT}\n")
+    code, text = check(server.url("/simple/"), capsys)
+    assert [s.authorization for s in server.seen] == [None]
+    assert code == EXIT_CODES["missing"]
+    assert DEFAULT not in text
+
+
+def test_check_sends_the_netrc_default_to_your_configured_index(
+    server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same URL configured in your config.toml: `default` is used, as the library does."""
+    server.route("/simple/", users={"bob": DEFAULT})
+    netrc(f"default login bob password {DEFAULT}\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[index]]\nurl = "{server.url("/simple/")}"\n', "utf-8")
+    monkeypatch.setenv("INDEXAUTH_CONFIG", str(config))
+    code, _text = check(server.url("/simple/"), capsys)
+    assert code == EXIT_CODES["ok"]
+    assert [s.user for s in server.seen] == [None, "bob"]
+
+
+def test_check_sends_nothing_to_a_path_servers_read_differently(
+    server: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL whose path the flow will not credit is refused before anything is sent."""
+    netrc(f"default login bob password {DEFAULT}\n")
+    code, text = check(server.url("/simple/..%2f..%2fother/"), capsys)
+    assert code == EXIT_CODES["usage"]
+    assert server.seen == []
+    assert "sends no credentials" in text
+
+
+def test_login_check_goes_through_the_flow(
+    server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`login --check` sends what you typed, once, up front; a refusal stores nothing."""
+    monkeypatch.setenv("INDEXAUTH_DATA_DIR", str(tmp_path / "data"))
+    server.route("/simple/", users={"alice": "right"})
+    url = server.url("/simple/")
+    argv = ["login", url, "--username", "alice", "--password-stdin", "--check", "--store", "file"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("wrong\n"))
+    assert main(argv) == EXIT_CODES["rejected"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("right\n"))
+    assert main(argv) == EXIT_CODES["ok"]
+    assert [s.user for s in server.seen] == ["alice", "alice"]
+    assert not (tmp_path / "data" / "credentials.toml").read_text("utf-8").count("wrong")
+    capsys.readouterr()
+
+
+def test_the_urllib_driver_answers_a_challenge(server: IndexServer) -> None:
+    """The stdlib driver runs the flow: anonymous, 401, lookup, one retry with the password."""
+    server.route("/simple/", users={"alice": "pw"})
+    index = Index(server.url("/simple/").replace("http://", "http://alice:pw@"))
+    auth = Authenticator([index], Resolver([IndexUrlSource()]))
+    outcome, exchange = get(auth, server.url("/simple/pkg/"), timeout=10)
+    assert outcome.error is None
+    assert exchange.sent == [("basic", 200)]  # userinfo is known up front, as in every driver
+    anonymous = Authenticator([Index(server.url("/simple/"))], Resolver([]))
+    outcome, exchange = get(anonymous, server.url("/simple/pkg/"), timeout=10)
+    assert exchange.sent == [("none", 401)]
+    assert outcome.error is not None
