@@ -684,7 +684,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         detail = f"{redact(url)} is unreachable: {exc.reason}"
     else:
         sent = [{"authorization": scheme, "status": status} for scheme, status in exchange.sent]
-        for item, extra in zip(sent, exchange.extra):
+        for item, extra in zip(sent, exchange.extra, strict=True):
             if extra:
                 item["headers"] = extra  # a helper's header names; their values are secrets
         error = outcome_.error
