@@ -60,7 +60,7 @@ def make_client(driver: str, side: str, count: int = 1, layout: str = "one-host"
         import requests
 
         class Memory(requests.adapters.BaseAdapter):
-            def send(self, request: Any, **kwargs: Any) -> Any:
+            def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
                 response = requests.Response()
                 response.status_code = 200
                 response._content = b"ok"  # noqa: SLF001 - a response with no socket behind it

@@ -14,6 +14,9 @@ import pytest
 
 from index_server import IndexServer
 
+# Session venvs and a pypiserver shared by the keyring-backend and docs/tools.md end-to-end tests.
+pytest_plugins = ["tools_fixtures"]
+
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 BIN = Path(sys.executable).parent

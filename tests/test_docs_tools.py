@@ -21,7 +21,6 @@ import pytest
 
 from conftest import BIN, TESTS
 from pypi_front import Front, write_wheel
-from test_tools_keyring import front, venv  # noqa: F401 - session fixtures shared with that module
 
 pytestmark = [
     pytest.mark.slow,
@@ -63,7 +62,7 @@ def run_section(name: str, base: Path, env: dict[str, str], port: int) -> None:
     """Run the setup block (unless excluded) and *name*'s blocks in a fresh HOME under *base*."""
     home = base / name.replace(" ", "_")
     (home / "dist").mkdir(parents=True)
-    write_wheel(home / "dist", "uploaded")
+    write_wheel(home / "dist", "fromdocs")  # test_tools_keyring uploads "uploaded" to the same server
     env = dict(
         env,
         HOME=str(home),
@@ -94,23 +93,25 @@ def _local(text: str, port: int) -> str:
 
 
 @pytest.mark.parametrize("name", [s for s in sections() if s != "Set up once"])
-def test_section(name: str, venv: Path, front: Front, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_section(
+    name: str, tools_venv: Path, tools_front: Front, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The section's commands succeed and print what the page says."""
     uv = Path(str(pytest.importorskip("uv").find_uv_bin()))
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
-    path = os.pathsep.join([str(venv.parent), str(BIN), str(uv.parent), os.environ["PATH"]])
+    path = os.pathsep.join([str(tools_venv.parent), str(BIN), str(uv.parent), os.environ["PATH"]])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEXAUTH", "UV_"))}
     env.update(PATH=path, PASSWORD="pw-a", PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1",
                PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_CACHE_DIR="1")
-    run_section(name, tmp_path, env, front.port)
+    run_section(name, tmp_path, env, tools_front.port)
 
 
-def test_bazelrc_names_the_helper_on_path(venv: Path) -> None:  # noqa: F811
+def test_bazelrc_names_the_helper_on_path(tools_venv: Path) -> None:
     """The `.bazelrc` line names an executable Bazel finds on PATH: the one the example runs."""
     text = DOC.read_text("utf-8")
     (host, name) = re.findall(r"--credential_helper=([^=\s]+)=(\S+)", text)[0]
     assert host == "pkgs.example.com"
-    assert shutil.which(name, path=str(venv.parent)) is not None
+    assert shutil.which(name, path=str(tools_venv.parent)) is not None
     assert f"| {name} get" in text
 
 

@@ -131,6 +131,8 @@ class TestEveryClassKeepsSecrets:
         error = _run(server, [indexauth.Index(server.url("/p/simple/"))], "/p/simple/y/", method="POST", body=body)
         assert isinstance(error, indexauth.UnreplayableRequestError)
         assert 'authenticate="always"' in error.hint
+        # A form a pip user can write, not only Python code.
+        assert 'authenticate = "always"' in error.hint and "config.toml" in error.hint
         _assert_clean(error, caplog_debug)
 
     def test_provider(

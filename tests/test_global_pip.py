@@ -610,3 +610,54 @@ def test_refused_token_is_not_sent_again_per_package_page(
     assert [h.user for h in front.under("a")].count(TOKEN) == 1, front.under("a")
     assert "refused earlier in this process" in text
     assert any(h.user == "bob" and h.status == 200 for h in front.under("b"))
+
+
+def pip_in(
+    cwd: Path, venv: Path, env: Env, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`pip download ARGS` run in the working directory *cwd* (a cloned repository)."""
+    dest = Path(os.environ["HOME"]) / "downloads"
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "download", *PIP_FLAGS, "--no-deps",
+         "-d", str(dest), *args],
+        capture_output=True, text=True, timeout=120, env=environ(env), cwd=cwd, check=False,
+    )
+
+
+@pytest.mark.parametrize("yours", ["elsewhere", "nowhere"])
+def test_project_file_never_gets_your_named_credentials(
+    venv: Path, env: Env, front: Front, tmp_path: Path, yours: str
+) -> None:
+    """A cloned repository's pyproject.toml names its own host `internal`: pip never sends it
+    INDEXAUTH_INDEX_INTERNAL_PASSWORD, whether your `internal` is elsewhere or not defined
+    (issue 9, point 2)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        f'[[tool.uv.index]]\nname = "internal"\nurl = "{front.url("a")}"\n', "utf-8"
+    )
+    if yours == "elsewhere":
+        user_config(f'[[index]]\nname = "internal"\nurl = "{front.url("b")}"\n')
+    env.update(INDEXAUTH_INDEX_INTERNAL_USERNAME="alice", INDEXAUTH_INDEX_INTERNAL_PASSWORD="pw-a")
+    done = pip_in(repo, venv, env, "--index-url", front.url("a"), "demo")
+    assert front.under("a")
+    assert all(h.user is None for h in front.under("a")), front.under("a")
+    assert done.returncode == 1, output(done)
+    if yours == "elsewhere":
+        assert output(done).count("redefines index 'internal'") == 1
+
+
+def test_broken_project_file_keeps_your_always(
+    venv: Path, env: Env, front: Front, tmp_path: Path, kr: KeyringStore
+) -> None:
+    """A pyproject.toml nested too deeply is skipped with one warning; your `always` holds:
+    no anonymous request reaches the index (issue 9, point 2)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text("x = " + "[" * 3000 + "]" * 3000 + "\n", "utf-8")
+    user_config(f'[[index]]\nurl = "{front.url("a")}"\nauthenticate = "always"\n')
+    kr.set(front.url("a"), "alice", "pw-a")
+    done = pip_in(repo, venv, env, "--index-url", front.url("a"), "demo")
+    assert done.returncode == 0, output(done)
+    assert front.under("a") and all(h.user == "alice" for h in front.under("a"))
+    assert output(done).count(f"{repo / 'pyproject.toml'} is skipped") == 1

@@ -98,6 +98,7 @@ class TestImport:
         use_backend(monkeypatch, "kr_backends.LockedKeyring")
         result = _lookup(KeyringImportSource(), indexauth.Index(URL))
         assert len(result.failures) == 1 and "locked" in result.failures[0].message
+        assert "`--keyring-provider disabled` (pip, indexauth)" in result.failures[0].hint
         assert len([a for a in result.attempts if a.source == "keyring"]) == 1
 
     def test_hung_backend_is_abandoned_after_the_timeout(

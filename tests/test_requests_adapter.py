@@ -332,6 +332,27 @@ def test_import_is_light() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_first_request_loads_no_subprocess() -> None:
+    """An adapter that sends up front from the environment never runs the keyring command,
+    so neither it nor global mode's first request pays for importing subprocess."""
+    code = (
+        "import os, sys, requests, indexauth\n"
+        "from requests.adapters import BaseAdapter\n"
+        "class Memory(BaseAdapter):\n"
+        "    def send(self, request, *args, **kwargs):\n"
+        "        r = requests.Response(); r.status_code = 200; r.request = request; return r\n"
+        "    def close(self): pass\n"
+        "os.environ.update(INDEXAUTH_INDEX_X_USERNAME='u', INDEXAUTH_INDEX_X_PASSWORD='p')\n"
+        "s = requests.Session()\n"
+        "s.mount('http://', indexauth.IndexAuthAdapter([indexauth.Index('http://h.example/simple/', name='x')],"
+        " inner=Memory()))\n"
+        "assert s.get('http://h.example/simple/a/').request is not None\n"
+        "assert 'subprocess' not in sys.modules, 'subprocess imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_missing_extra_names_the_pip_command() -> None:
     """Without requests, using the adapter says which extra to install."""
     code = (

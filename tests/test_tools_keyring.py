@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import sysconfig
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ensure_supported_pip
-from pypi_front import Front, pypi_app, write_wheel
+from conftest import BIN
+from pypi_front import Front, write_wheel
+from tools_fixtures import OUTER, QUIET
 
 pytestmark = [
     pytest.mark.slow,
@@ -30,61 +29,24 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
-OUTER = sysconfig.get_path("purelib")  # keyring, keyrings.alt, twine, requests of this environment
-QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--timeout", "30", "--no-input")
 
 
-def _venv(path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
-    python = path / "bin" / "python"
-    ensure_supported_pip(python)
-    return python
+@pytest.fixture(name="venv")
+def fixture_venv(tools_venv: Path) -> Path:
+    """The session's venv with the indexauth wheel (tools_fixtures)."""
+    return tools_venv
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
-    """A venv with the indexauth wheel; this environment's packages after its own."""
-    python = _venv(tmp_path_factory.mktemp("kvenv") / "venv")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", *QUIET, str(wheel)],
-        check=True, capture_output=True, timeout=300, env=dict(os.environ, PIP_CONFIG_FILE=os.devnull),
-    )
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout.strip()
-    (Path(site) / "zz_outer.pth").write_text(OUTER + "\n", "utf-8")
-    return python
+@pytest.fixture(name="plain")
+def fixture_plain(tools_plain: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The session's venv without indexauth, and the wheel unpacked for PYTHONPATH."""
+    return tools_plain
 
 
-@pytest.fixture(scope="session")
-def plain(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> tuple[Path, Path]:
-    """A venv without indexauth, and a directory with the indexauth wheel unpacked (`--target`),
-    for PYTHONPATH: its `.pth` files never run from there, only its entry point is seen."""
-    base = tmp_path_factory.mktemp("plain")
-    python = _venv(base / "venv")
-    # The bundled pip may predate username-less `keyring` command lookups (pip#14150).
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *QUIET, "--upgrade", "pip"],
-        check=True, capture_output=True, timeout=300,
-    )
-    target = base / "indexauth-only"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", *QUIET, "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300, env=dict(os.environ, PIP_CONFIG_FILE=os.devnull),
-    )
-    return python, target
-
-
-@pytest.fixture(scope="session")
-def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """pypiserver at /a/ (alice / pw-a for reading and uploading) with the package `demo`."""
-    root = tmp_path_factory.mktemp("kindex") / "a"
-    root.mkdir()
-    write_wheel(root, "demo")
-    server = Front(mounts={"a": pypi_app(root, {"alice": "pw-a"})}).start()
-    yield server
-    server.stop()
+@pytest.fixture(name="front")
+def fixture_front(tools_front: Front) -> Front:
+    """The session's pypiserver at /a/."""
+    return tools_front
 
 
 @pytest.fixture(name="login")

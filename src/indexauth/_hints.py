@@ -136,14 +136,17 @@ def token_refused_hint(target: Target) -> str:
 
 
 def unreplayable_hint(target: Target) -> str:
-    """How to avoid the lazy retry for a streamed body."""
+    """How to avoid the lazy retry for a streamed body: `always`, in code or configuration."""
     index = target.index
-    if index is None:
-        return (
-            f'configure the index with authenticate="always": '
-            f'indexauth.Index("{target.realm}/...", authenticate="always")'
-        )
+    url = index.ref.url if index is not None else f"{target.realm}/..."
+    where = [
+        f'`[[index]] url = "{url}"` with `authenticate = "always"` in '
+        "~/.config/indexauth/config.toml"
+    ]
+    if index is not None and index.name:
+        where.append(f"INDEXAUTH_INDEX_{env_name(index.name)}_AUTHENTICATE=always")
+    where.append(f'indexauth.Index("{url}", authenticate="always") in code')
     return (
-        f'set authenticate="always" for this index, so credentials go with the first request: '
-        f'indexauth.Index("{index.ref.url}", authenticate="always")'
+        'set authenticate="always" for this index, so credentials go with the first request: '
+        + ", or ".join(where)
     )

@@ -69,18 +69,24 @@ else:
 
 def _namespace_of(obj: object) -> str | None:
     """Which client library *obj* (a request, transport or client) belongs to, if either."""
-    cls: Any = type(obj)  # a class is hashable; typeshed types `object.__hash__` otherwise
-    return _namespace_of_class(cls)
-
-
-@functools.lru_cache(maxsize=256)
-def _namespace_of_class(cls: type) -> str | None:
-    # Asked for every request (and its inner transport): the class answers once.
+    # Asked for every request (and its inner transport): each class answers once.
+    cls = type(obj)
+    namespace = _NAMESPACE_OF_CLASS.get(cls, "")
+    if namespace != "":
+        return namespace
     for base in cls.__mro__:
         root = base.__module__.partition(".")[0]
         if root in _NAMESPACES:
-            return root
-    return None
+            namespace = root
+            break
+    else:
+        namespace = None
+    if len(_NAMESPACE_OF_CLASS) < 256:  # classes made on the fly must not grow it for ever
+        _NAMESPACE_OF_CLASS[cls] = namespace
+    return namespace
+
+
+_NAMESPACE_OF_CLASS: dict[type, str | None] = {}
 
 
 def _namespace(obj: object) -> str:

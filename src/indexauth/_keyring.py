@@ -14,14 +14,16 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import threading
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ._exceptions import ConfigurationError
 from ._models import Credentials
 from ._sources import Recorder, SourceFailure, Target
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "NEEDS_USERNAME",
@@ -115,7 +117,7 @@ class KeyringImportSource:
                 f"the keyring backend did not answer within {self.timeout:g} s "
                 "(a keyring waiting for an unlock prompt does this)",
                 hint="unlock the keyring, or run `keyring diagnose` to see which backend is "
-                "used; keyring_timeout sets the limit, keyring_provider='disabled' turns it off",
+                f"used; keyring_timeout sets the limit; {_OFF}",
             )
         result = outcome[0]
         if isinstance(result, BaseException):
@@ -148,8 +150,8 @@ class KeyringImportSource:
                 raise SourceFailure(
                     f"the keyring is locked ({_one_line(exc)})",
                     hint="unlock your keyring (log in to the desktop session, or run "
-                    "`keyring --list-backends` to see which one is used), or set "
-                    "keyring_provider='disabled' and use another source",
+                    "`keyring --list-backends` to see which one is used), or use another "
+                    f"source and {_OFF}",
                 ) from None
             except Exception as exc:  # noqa: BLE001 - any backend may raise anything
                 record(self.name, where, username, f"failed: {type(exc).__name__}")
@@ -216,8 +218,8 @@ class KeyringCommandSource:
             record(self.name, "(subprocess)", username, "failed: no `keyring` command on PATH")
             raise SourceFailure(
                 "the `keyring` command is not on PATH",
-                hint="install it with `pipx install keyring` (or `pip install keyring`), or set "
-                "keyring_provider='disabled'",
+                hint="install it with `pipx install keyring` (or `pip install keyring`), or "
+                + _OFF,
             )
         _refuse_options(target, username, record)
         interpreter = _script_interpreter(exe)
@@ -259,6 +261,10 @@ class KeyringCommandSource:
     def _run(
         self, argv: list[str], shown: str, where: str, username: str | None, record: Recorder
     ) -> subprocess.CompletedProcess[bytes]:
+        # Imported here: a program that never runs the keyring command (and global mode
+        # before its first lookup) does not pay for subprocess, signal and fcntl.
+        import subprocess  # noqa: PLC0415
+
         env = dict(os.environ, PYTHONIOENCODING="utf-8", INDEXAUTH="0")
         try:
             return subprocess.run(
@@ -443,6 +449,12 @@ def _wrapped_interpreter(body: str) -> str | None:
         return None
     return words[1]
 
+
+# Turning keyring off, in a form for each reader: pip and the CLI take a flag, code an argument.
+_OFF = (
+    "turn keyring off: `--keyring-provider disabled` (pip, indexauth), "
+    "keyring_provider='disabled' (code)"
+)
 
 # A backend that keeps keyring's base get_credential cannot look up without a
 # username; `_hints` reads this outcome to give the index one instead.
