@@ -19,17 +19,19 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ._exceptions import ConfigurationError
 from ._models import Credentials, ProgramRun, format_rfc3339
 from ._sources import Recorder, SourceFailure, Target
 from ._urls import redact, strip_userinfo
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "HelperAnswer",
@@ -177,6 +179,8 @@ def _run(
     kind: str, argv: Sequence[str], stdin: bytes | None, timeout: float
 ) -> tuple[bytes, bytes, int, float]:
     """Run *argv* without a shell; returns stdout, stderr, exit status and seconds taken."""
+    import subprocess  # noqa: PLC0415 - only when a program runs: a request that needs none pays nothing
+
     first = argv[0]
     exe = _resolve(first)
     if exe is None:
