@@ -5,10 +5,11 @@ results:
 
 - `Send(action, headers)`: send the request (`action` says whether to keep its
   headers, strip `Authorization`, or set `headers`: `Authorization`, or the
-  headers a credential helper gave); the driver answers with the status code.
-  A `Send` with `retry=True` is a retry (authenticated, or with refreshed
-  credentials): the driver drains and closes the previous response and rewinds
-  the body first.
+  headers a credential helper gave); the driver answers with the status code, or
+  for 401, 403 and 404 with a `Reply` that carries the `WWW-Authenticate`
+  header too (see `_driver.reply`). A second `Send` is the authenticated
+  retry: the driver drains and closes the previous response and rewinds the
+  body first.
 - `Lookup(target)`: find credentials; the driver answers with a `LookupResult`
   (sync drivers call `Resolver.lookup`, async ones run it in a worker thread).
 
@@ -25,6 +26,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from ._challenge import offered
 from ._exceptions import (
     Attempt,
     ConfigurationError,
@@ -41,7 +43,15 @@ from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
-__all__ = ["PIP_URL_SOURCE", "REQUEST_SOURCE", "Authenticator", "Lookup", "Outcome", "Send"]
+__all__ = [
+    "PIP_URL_SOURCE",
+    "REQUEST_SOURCE",
+    "Authenticator",
+    "Lookup",
+    "Outcome",
+    "Reply",
+    "Send",
+]
 
 logger = logging.getLogger("indexauth")
 
@@ -93,7 +103,7 @@ class Outcome:
 
 
 Effect = Send | Lookup
-Flow = Generator[Effect, "int | LookupResult", Outcome]
+Flow = Generator[Effect, "int | Reply | LookupResult", Outcome]
 _OK = Outcome()
 
 
@@ -223,9 +233,10 @@ class Authenticator:
             yield _STRIP if has_authorization else _KEEP
             return _OK
         if has_authorization:
-            status = yield _KEEP
-            assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
-            return self._judge(status, url, target, policy, None, self.request_source, ())
+            status, challenge = _answer((yield _KEEP))
+            return self._judge(
+                status, challenge, url, target, policy, None, self.request_source, ()
+            )
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
@@ -249,22 +260,28 @@ class Authenticator:
             # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
-            status = yield Send("set", creds.headers())
-            assert isinstance(status, int)  # noqa: S101
+            status, challenge = _answer((yield Send("set", creds.headers())))
             if status in (401, 403) and creds.refreshable:
                 return (
                     yield from self._refresh(
-                        status, url, target, policy, creds, source, attempts, replayable
+                        status, challenge, url, target, policy, creds, source, attempts, replayable
                     )
                 )
-            return self._judge(status, url, target, policy, creds, source, attempts)
+            return self._judge(status, challenge, url, target, policy, creds, source, attempts)
 
-        status = yield _KEEP
-        assert isinstance(status, int)  # noqa: S101
+        status, challenge = _answer((yield _KEEP))
         if not (status == 401 or (index is not None and status in (403, 404))):
+            return _OK
+        schemes = offered(challenge)
+        if schemes is not None and not schemes & _ANSWERED:
+            _step_aside(url, status, schemes)
             return _OK
         result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
+        found = result.credentials
+        if schemes is not None and found is not None and not _may_answer(schemes, found):
+            _step_aside(url, status, schemes)
+            return _OK
         refusal = None
         if result.complete and result.credentials is not None:
             refusal = self.resolver.refused(target, result.credentials)
@@ -288,19 +305,29 @@ class Authenticator:
         if not replayable:
             return Outcome(self._unreplayable(url, target, policy, result, status), True)
         creds = result.credentials
-        status = yield Send("set", creds.headers(), retry=True)
-        assert isinstance(status, int)  # noqa: S101
+        status, challenge = _answer((yield Send("set", creds.headers(), retry=True)))
         if status in (401, 403) and creds.refreshable:
             return (
                 yield from self._refresh(
-                    status, url, target, policy, creds, result.source, result.attempts, replayable
+                    status,
+                    challenge,
+                    url,
+                    target,
+                    policy,
+                    creds,
+                    result.source,
+                    result.attempts,
+                    replayable,
                 )
             )
-        return self._judge(status, url, target, policy, creds, result.source, result.attempts)
+        return self._judge(
+            status, challenge, url, target, policy, creds, result.source, result.attempts
+        )
 
     def _refresh(
         self,
         status: int,
+        challenge: str | None,
         url: str,
         target: Target,
         policy: str,
@@ -311,9 +338,9 @@ class Authenticator:
     ) -> Flow:
         """*creds* from a program were refused: run it again once, and retry once."""
         # A password command or a credential helper may have handed out a token that
-        # expired or was revoked early: run it again once and retry once.
-        outcome = self._judge(status, url, target, policy, creds, source, attempts)
-        if not replayable:
+        # expired or was revoked early. The refused one is remembered as refused.
+        outcome = self._judge(status, challenge, url, target, policy, creds, source, attempts)
+        if not replayable or not outcome.raise_error:
             return outcome
         result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
@@ -331,10 +358,17 @@ class Authenticator:
                 result.attempts,
             )
             return Outcome(error, True)
-        answer = yield Send("set", fresh.headers(), retry=True)
-        assert isinstance(answer, int)  # noqa: S101
+        answer, challenge = _answer((yield Send("set", fresh.headers(), retry=True)))
         return self._judge(
-            answer, url, target, policy, fresh, result.source, result.attempts, refreshed=True
+            answer,
+            challenge,
+            url,
+            target,
+            policy,
+            fresh,
+            result.source,
+            result.attempts,
+            refreshed=True,
         )
 
     def _unreplayable(
@@ -355,6 +389,7 @@ class Authenticator:
     def _judge(
         self,
         status: int,
+        challenge: str | None,
         url: str,
         target: Target,
         policy: str,
@@ -374,6 +409,10 @@ class Authenticator:
             if creds is not None:
                 refusal = Refusal(status, redact(url), source, type(error))
                 self.resolver.rejected(target, creds, refusal)
+                if status == 401 and not _may_answer(offered(challenge), creds):
+                    # The server wants another scheme (Digest, Negotiate): the caller's own
+                    # auth handler answers this response, so it is returned, not raised.
+                    return Outcome(error, False)
             return Outcome(error, True)
         if creds is not None and status < 500:
             # A 404 to credentials is "no such package", not a refusal: keep sending
@@ -532,6 +571,44 @@ def _realm_label(url: str) -> str:
         return str(realm_of(url))
     except UrlError:
         return "?"
+
+
+class Reply(NamedTuple):
+    """A driver's answer to a `Send` for a 401, 403 or 404: the status and its challenge."""
+
+    status: int
+    challenge: str | None = None  # every `WWW-Authenticate` value, joined by ", "
+
+
+# Schemes indexauth answers: Basic, and Bearer for a bearer token.
+_ANSWERED = frozenset({"basic", "bearer"})
+
+
+def _answer(answer: object) -> tuple[int, str | None]:
+    """The status and challenge of a driver's answer to a `Send`."""
+    if isinstance(answer, Reply):
+        return answer.status, answer.challenge
+    assert isinstance(answer, int)  # noqa: S101 - the driver's half of the protocol
+    return answer, None
+
+
+def _may_answer(schemes: frozenset[str] | None, creds: Credentials) -> bool:
+    """Whether *creds* answer a challenge offering *schemes* (`None`: no header, any will do)."""
+    if schemes is None:
+        return True
+    if creds.is_bearer or creds.from_helper:
+        return bool(schemes & _ANSWERED)
+    return "basic" in schemes
+
+
+def _step_aside(url: str, status: int, schemes: frozenset[str]) -> None:
+    logger.debug(
+        "indexauth: %s answered %s asking for %s authentication; indexauth answers only "
+        "Basic (or header-less) challenges, so the response goes to your own auth as it is",
+        redact(url),
+        status,
+        ", ".join(sorted(schemes)),
+    )
 
 
 def _shown_user(target: Target, username: str | None) -> str | None:

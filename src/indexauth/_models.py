@@ -209,6 +209,11 @@ class Credentials:
         return self._password is not None or self._token is not None or bool(self._headers)
 
     @property
+    def from_helper(self) -> bool:
+        """Whether these are whole headers from a credential helper."""
+        return bool(self._headers)
+
+    @property
     def header_names(self) -> tuple[str, ...]:
         """The names of the headers these are sent as (never their values)."""
         if self._headers:

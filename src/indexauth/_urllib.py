@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from typing import IO
 
-from ._driver import DRAIN_LIMIT, drive
-from ._flow import Authenticator, Outcome, Send
+from ._driver import DRAIN_LIMIT, drive, reply
+from ._flow import Authenticator, Outcome, Reply, Send
 from ._version import __version__
 
 __all__ = ["Exchange", "UnreachableError", "get"]
@@ -48,17 +48,17 @@ def get(authenticator: Authenticator, url: str, *, timeout: float) -> tuple[Outc
     """
     exchange = Exchange()
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         headers = effect.headers if effect.action == "set" else ()
-        status, exchange.location = _send_one(url, headers, timeout)
+        answer, exchange.location = _send_one(url, headers, timeout)
         authorization = effect.authorization if effect.action == "set" else None
         scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
         extra = [name for name, _value in headers if name.lower() != "authorization"]
         if extra and authorization is None:
             scheme = "headers"
-        exchange.sent.append((scheme, status))
+        exchange.sent.append((scheme, answer if isinstance(answer, int) else answer.status))
         exchange.extra.append(extra)
-        return status
+        return answer
 
     flow = authenticator.flow(url, has_authorization=False, replayable=True)
     return drive(flow, send, authenticator.resolver.lookup), exchange
@@ -80,9 +80,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _send_one(
     url: str, headers: Sequence[tuple[str, str]], timeout: float
-) -> tuple[int, str | None]:
-    """One GET with *headers* (secrets, never sent on to a redirect); its status and, for a
-    redirect, its Location."""
+) -> tuple[int | Reply, str | None]:
+    """One GET with *headers* (secrets, never sent on to a redirect); its status (with the
+    challenge header for 401, 403, 404) and a redirect's Location."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
     for name, value in headers:
         request.add_unredirected_header(name, value)
@@ -93,7 +93,7 @@ def _send_one(
             return int(response.status), None
     except urllib.error.HTTPError as exc:
         with exc:  # closed unread: a challenge body may be endless
-            return int(exc.code), exc.headers.get("Location")
+            return reply(int(exc.code), exc.headers), exc.headers.get("Location")
     except urllib.error.URLError as exc:
         raise UnreachableError(str(exc.reason)) from None
     except http.client.HTTPException as exc:
