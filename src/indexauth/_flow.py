@@ -221,7 +221,7 @@ class Authenticator:
                 return target
         return Target(None, realm)
 
-    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
+    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:  # noqa: PLR0915 - one decision table, read top to bottom
         """Decide, step by step, how *url* is sent; see the module docstring."""
         target = self.match(url)
         if target is None:
