@@ -304,6 +304,9 @@ class TestLogin:
             (["login", "https://h.example/", "--password-stdin", "--token-stdin"], "not allowed"),
             (["frobnicate"], "invalid choice"),
             (["check", "https://h.example/", "--timeout", "0"], "above 0"),
+            # Beyond what a socket or thread join accepts: was an OverflowError traceback.
+            (["check", "https://h.example/", "--timeout", "1e10"], "at most 86400"),
+            (["check", "https://h.example/", "--timeout", "inf"], "at most 86400"),
         ],
     )
     def test_bad_input_is_one_clear_usage_error(

@@ -993,6 +993,9 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(message, hint=f"run `{self.prog} --help`", code="usage")
 
 
+_MAX_SECONDS = 86400.0  # a day; sockets and thread joins refuse much larger values
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -1000,6 +1003,10 @@ def _positive_seconds(text: str) -> float:
         value = 0.0
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    if not value <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds at most {_MAX_SECONDS:g}, got {text!r}"
+        )
     return value
 
 
