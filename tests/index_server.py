@@ -8,6 +8,8 @@ what went over the wire, not only what the client returned.
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ class Route:
     redirect: str | None = None  # Location to send (302) when allowed
     body: bytes = b"ok"
     challenge: bool = True  # send WWW-Authenticate with the 401
+    www_authenticate: str = 'Basic realm="index"'  # the challenge sent with the 401
+    accept: tuple[str, ...] = ("Basic",)  # schemes whose credentials are checked: Basic, Digest
 
 
 @dataclass
@@ -39,6 +43,11 @@ class Seen:
     body: bytes
     host: str
     client_port: int = 0
+
+    @property
+    def scheme(self) -> str | None:
+        """The Authorization scheme (`Basic`, `Digest`, ...), if any."""
+        return self.authorization.split(" ", 1)[0] if self.authorization else None
 
     @property
     def user(self) -> str | None:
@@ -112,9 +121,9 @@ class IndexServer:
                     return self._reply(404, b"no route")
                 if route.users is not None:
                     if auth is None:
-                        return self._reply(route.anonymous, b"who are you", challenge=route.challenge)
-                    if not self._allowed(auth, route.users):
-                        return self._reply(route.wrong, b"bad credentials", challenge=route.challenge)
+                        return self._reply(route.anonymous, b"who are you", challenge=route)
+                    if not self._allowed(auth, route, self.command):
+                        return self._reply(route.wrong, b"bad credentials", challenge=route)
                 if route.redirect is not None:
                     return self._reply(302, b"", location=route.redirect)
                 return self._reply(route.status, route.body + b" " + body)
@@ -130,8 +139,11 @@ class IndexServer:
                     self.rfile.readline()
 
             @staticmethod
-            def _allowed(auth: str, users: dict[str, str]) -> bool:
-                if not auth.startswith("Basic "):
+            def _allowed(auth: str, route: Route, method: str) -> bool:
+                users = route.users or {}
+                if auth.startswith("Digest ") and "Digest" in route.accept:
+                    return _digest_ok(auth[7:], users, method)
+                if not auth.startswith("Basic ") or "Basic" not in route.accept:
                     return False
                 try:
                     pair = base64.b64decode(auth[6:]).decode("utf-8")
@@ -141,11 +153,11 @@ class IndexServer:
                 return users.get(user) == password
 
             def _reply(
-                self, status: int, body: bytes, *, challenge: bool = False, location: str = ""
+                self, status: int, body: bytes, *, challenge: Route | None = None, location: str = ""
             ) -> None:
                 self.send_response(status)
-                if status == 401 and challenge:
-                    self.send_header("WWW-Authenticate", 'Basic realm="index"')
+                if status == 401 and challenge is not None and challenge.challenge:
+                    self.send_header("WWW-Authenticate", challenge.www_authenticate)
                 if location:
                     self.send_header("Location", location)
                 self.send_header("Content-Type", "text/plain")
@@ -172,3 +184,26 @@ class IndexServer:
     def auths(self) -> list[str | None]:
         """The Authorization header of each request seen, in order."""
         return [s.authorization for s in self.seen]
+
+
+# The nonce of every Digest challenge the tests send (RFC 7616, MD5, qop=auth).
+DIGEST_NONCE = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+DIGEST_CHALLENGE = f'Digest realm="index", qop="auth", nonce="{DIGEST_NONCE}", algorithm=MD5'
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - Digest's own hash, in a test server
+
+
+def _digest_ok(params_text: str, users: dict[str, str], method: str) -> bool:
+    """Whether a Digest `Authorization` (its parameters) answers our challenge for one of *users*."""
+    params = {k: q or t for k, q, t in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', params_text)}
+    password = users.get(params.get("username", ""))
+    if password is None or params.get("nonce") != DIGEST_NONCE:
+        return False
+    ha1 = _md5(f"{params['username']}:{params.get('realm', '')}:{password}")
+    ha2 = _md5(f"{method}:{params.get('uri', '')}")
+    if params.get("qop"):
+        parts = [ha1, DIGEST_NONCE, params.get("nc", ""), params.get("cnonce", ""), params["qop"], ha2]
+        return params.get("response") == _md5(":".join(parts))
+    return params.get("response") == _md5(f"{ha1}:{DIGEST_NONCE}:{ha2}")

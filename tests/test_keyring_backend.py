@@ -226,3 +226,27 @@ class TestStatus:
         assert "keyring backend: active; uv store: alice@https://pkgs.example.com/" in out
         assert "keyring backend: active; uv store: no entry" in out
         assert "credential helper for Bazel: " in out
+
+
+_OWN_SOURCE_ASKS = """
+import json, keyring, indexauth
+from indexauth._config import build_authenticator
+index = indexauth.Index("https://pkgs.example.com/simple/", username="alice")
+auth = build_authenticator([index], keyring_provider="import", store=False)
+target = auth.match("https://pkgs.example.com/simple/")
+result = auth.resolver.lookup(target)
+backend = keyring.get_keyring()
+print(json.dumps({"found": result.complete, "backends": [type(b).__name__ for b in backend.backends],
+                  "attempts": [str(a) for a in result.attempts]}))
+"""
+
+
+def test_own_keyring_source_skips_the_backend() -> None:
+    """indexauth's keyring source, in a process where its backend is active, never gets its own
+    chain's answer back through keyring: the store holds the entry, the store source is off, and
+    keyring (real backend, then indexauth's) finds nothing."""
+    Store().put(INDEX, "alice", "pw-store")
+    report = json.loads(python(_OWN_SOURCE_ASKS, "1"))
+    assert report["backends"] == ["PlaintextKeyring", "IndexAuthKeyring"]
+    assert report["found"] is False, report["attempts"]
+    assert any("keyring" in a and "not found" in a for a in report["attempts"]), report["attempts"]

@@ -17,7 +17,7 @@ import pytest
 import indexauth
 from conftest import KeyringStore
 from drivers import DRIVERS, Call, Result
-from index_server import IndexServer
+from index_server import DIGEST_CHALLENGE, IndexServer
 
 ALICE = {"alice": "wonder-land"}
 
@@ -247,6 +247,66 @@ SCENARIOS = [
         [indexauth.CredentialsRejectedError, 404, 404],
         [None, "alice", None, None],
         keyring={("{base}/private/simple/", "alice"): "wrong"},
+    ),
+    Scenario(
+        "digest-challenge-left-to-the-caller-no-basic-retry",
+        [{**PRIVATE, "www_authenticate": DIGEST_CHALLENGE, "accept": ("Digest",)}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [401],
+        [None],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "bearer-challenge-left-to-the-caller-no-basic-retry",
+        [{**PRIVATE, "www_authenticate": 'Bearer realm="index", error="invalid_token"'}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [401],
+        [None],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "negotiate-challenge-left-to-the-caller-no-basic-retry",
+        [{**PRIVATE, "www_authenticate": "Negotiate"}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [401],
+        [None],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=0,
+    ),
+    Scenario(
+        "basic-offered-beside-negotiate-is-answered",
+        [{**PRIVATE, "www_authenticate": 'Negotiate, Basic realm="index"'}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+    ),
+    Scenario(
+        "401-without-www-authenticate-is-answered-as-gitlab-needs",
+        [{**PRIVATE, "challenge": False}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/pkg/"],
+        [200],
+        [None, "alice"],
+        netrc="machine 127.0.0.1 login alice password wonder-land\n",
+    ),
+    Scenario(
+        "digest-401-to-credentials-sent-up-front-returned-for-the-caller",
+        [{**PRIVATE, "www_authenticate": DIGEST_CHALLENGE, "accept": ("Digest",)}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/a/", "/private/simple/b/"],
+        [401, 401],
+        ["alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
     ),
     Scenario(
         "credentials-sent-403-forbidden",

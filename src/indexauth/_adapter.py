@@ -15,9 +15,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import build_authenticator
-from ._driver import DRAIN_LIMIT, active, drive, running, shallow_copy, short_body
+from ._driver import DRAIN_LIMIT, active, drive, reply, running, shallow_copy, short_body
 from ._exceptions import IndexAuthError, for_driver
-from ._flow import Authenticator, Send
+from ._flow import Authenticator, Reply, Send
 from ._keyring import DEFAULT_TIMEOUT
 from ._models import Index
 
@@ -142,7 +142,7 @@ def send_authenticated(
     rewind = _rewinder(request.body)
     responses: list[Response] = []
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         if effect.retry:
             _release(responses[-1])
             if rewind is not None:
@@ -162,7 +162,7 @@ def send_authenticated(
         # so a header we added never rides along to another URL.
         response.request = request
         responses.append(response)
-        return response.status_code
+        return reply(response.status_code, response.headers)
 
     with running():
         try:

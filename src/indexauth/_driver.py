@@ -15,7 +15,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._flow import Flow, Lookup, Outcome, Send
+from ._challenge import header_of
+from ._flow import Flow, Lookup, Outcome, Reply, Send
 from ._resolver import LookupResult, Resolver
 from ._sources import Target
 
@@ -25,6 +26,7 @@ __all__ = [
     "active",
     "adrive",
     "drive",
+    "reply",
     "running",
     "shallow_copy",
     "short_body",
@@ -80,16 +82,28 @@ def _plain_class(cls: type) -> bool:
     return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None
 
 
+def reply(status: int, headers: Any) -> int | Reply:
+    """A driver's answer to a `Send`: the status, with the challenge header for 401, 403, 404.
+
+    The header is read only where the flow needs it, not on every 200.
+    """
+    if status in (401, 403, 404):
+        return Reply(status, header_of(headers))
+    return status
+
+
 def drive(
-    flow: Flow, send: Callable[[Send], int], lookup: Callable[[Target], LookupResult]
+    flow: Flow,
+    send: Callable[[Send], int | Reply],
+    lookup: Callable[[Target], LookupResult],
 ) -> Outcome:
     """Run *flow* to its end, sending with *send* and looking up with *lookup*."""
     try:
         effect = next(flow)
         while True:
-            reply: int | LookupResult
-            reply = lookup(effect.target) if isinstance(effect, Lookup) else send(effect)
-            effect = flow.send(reply)
+            answer: int | Reply | LookupResult
+            answer = lookup(effect.target) if isinstance(effect, Lookup) else send(effect)
+            effect = flow.send(answer)
     except StopIteration as stop:
         outcome: Outcome = stop.value
         return outcome
@@ -99,19 +113,19 @@ def drive(
 
 async def adrive(
     flow: Flow,
-    send: Callable[[Send], Awaitable[int]],
+    send: Callable[[Send], Awaitable[int | Reply]],
     lookup: Callable[[Target], Awaitable[LookupResult]],
 ) -> Outcome:
     """The async twin of `drive`: the same loop, awaiting *send* and *lookup*."""
     try:
         effect = next(flow)
         while True:
-            reply: int | LookupResult
+            answer: int | Reply | LookupResult
             if isinstance(effect, Lookup):
-                reply = await lookup(effect.target)
+                answer = await lookup(effect.target)
             else:
-                reply = await send(effect)
-            effect = flow.send(reply)
+                answer = await send(effect)
+            effect = flow.send(answer)
     except StopIteration as stop:
         outcome: Outcome = stop.value
         return outcome

@@ -4,9 +4,11 @@
 results:
 
 - `Send(action, authorization)`: send the request (`action` says whether to keep,
-  strip or set `Authorization`); the driver answers with the status code. A
-  second `Send` is the authenticated retry: the driver drains and closes the
-  previous response and rewinds the body first.
+  strip or set `Authorization`); the driver answers with the status code, or
+  for 401, 403 and 404 with a `Reply` that carries the `WWW-Authenticate`
+  header too (see `_driver.reply`). A second `Send` is the authenticated
+  retry: the driver drains and closes the previous response and rewinds the
+  body first.
 - `Lookup(target)`: find credentials; the driver answers with a `LookupResult`
   (sync drivers call `Resolver.lookup`, async ones run it in a worker thread).
 
@@ -23,6 +25,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from ._challenge import offered
 from ._exceptions import (
     Attempt,
     ConfigurationError,
@@ -39,7 +42,15 @@ from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
 
-__all__ = ["PIP_URL_SOURCE", "REQUEST_SOURCE", "Authenticator", "Lookup", "Outcome", "Send"]
+__all__ = [
+    "PIP_URL_SOURCE",
+    "REQUEST_SOURCE",
+    "Authenticator",
+    "Lookup",
+    "Outcome",
+    "Reply",
+    "Send",
+]
 
 logger = logging.getLogger("indexauth")
 
@@ -82,7 +93,7 @@ class Outcome:
 
 
 Effect = Send | Lookup
-Flow = Generator[Effect, "int | LookupResult", Outcome]
+Flow = Generator[Effect, "int | Reply | LookupResult", Outcome]
 _OK = Outcome()
 
 
@@ -212,9 +223,10 @@ class Authenticator:
             yield _STRIP if has_authorization else _KEEP
             return _OK
         if has_authorization:
-            status = yield _KEEP
-            assert isinstance(status, int)  # noqa: S101 - the driver's half of the protocol
-            return self._judge(status, url, target, policy, None, self.request_source, ())
+            status, challenge = _answer((yield _KEEP))
+            return self._judge(
+                status, challenge, url, target, policy, None, self.request_source, ()
+            )
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
@@ -233,16 +245,22 @@ class Authenticator:
             # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
-            status = yield Send("set", creds.authorization())
-            assert isinstance(status, int)  # noqa: S101
-            return self._judge(status, url, target, policy, creds, source, attempts)
+            status, challenge = _answer((yield Send("set", creds.authorization())))
+            return self._judge(status, challenge, url, target, policy, creds, source, attempts)
 
-        status = yield _KEEP
-        assert isinstance(status, int)  # noqa: S101
+        status, challenge = _answer((yield _KEEP))
         if not (status == 401 or (index is not None and status in (403, 404))):
+            return _OK
+        schemes = offered(challenge)
+        if schemes is not None and not schemes & _ANSWERED:
+            _step_aside(url, status, schemes)
             return _OK
         result = yield Lookup(target)
         assert isinstance(result, LookupResult)  # noqa: S101
+        found = result.credentials
+        if schemes is not None and found is not None and not _may_answer(schemes, found):
+            _step_aside(url, status, schemes)
+            return _OK
         refusal = None
         if result.complete and result.credentials is not None:
             refusal = self.resolver.refused(target, result.credentials)
@@ -277,15 +295,23 @@ class Authenticator:
                 ),
                 True,
             )
-        status = yield Send("set", result.credentials.authorization(), retry=True)
-        assert isinstance(status, int)  # noqa: S101
+        retry = Send("set", result.credentials.authorization(), retry=True)
+        status, challenge = _answer((yield retry))
         return self._judge(
-            status, url, target, policy, result.credentials, result.source, result.attempts
+            status,
+            challenge,
+            url,
+            target,
+            policy,
+            result.credentials,
+            result.source,
+            result.attempts,
         )
 
     def _judge(
         self,
         status: int,
+        challenge: str | None,
         url: str,
         target: Target,
         policy: str,
@@ -301,6 +327,10 @@ class Authenticator:
             if creds is not None:
                 refusal = Refusal(status, redact(url), source, type(error))
                 self.resolver.rejected(target, creds, refusal)
+                if status == 401 and not _may_answer(offered(challenge), creds):
+                    # The server wants another scheme (Digest, Negotiate): the caller's own
+                    # auth handler answers this response, so it is returned, not raised.
+                    return Outcome(error, False)
             return Outcome(error, True)
         if creds is not None and status < 500:
             # A 404 to credentials is "no such package", not a refusal: keep sending
@@ -459,6 +489,42 @@ def _realm_label(url: str) -> str:
         return str(realm_of(url))
     except UrlError:
         return "?"
+
+
+class Reply(NamedTuple):
+    """A driver's answer to a `Send` for a 401, 403 or 404: the status and its challenge."""
+
+    status: int
+    challenge: str | None = None  # every `WWW-Authenticate` value, joined by ", "
+
+
+# Schemes indexauth answers: Basic, and Bearer for a bearer token.
+_ANSWERED = frozenset({"basic", "bearer"})
+
+
+def _answer(answer: object) -> tuple[int, str | None]:
+    """The status and challenge of a driver's answer to a `Send`."""
+    if isinstance(answer, Reply):
+        return answer.status, answer.challenge
+    assert isinstance(answer, int)  # noqa: S101 - the driver's half of the protocol
+    return answer, None
+
+
+def _may_answer(schemes: frozenset[str] | None, creds: Credentials) -> bool:
+    """Whether *creds* answer a challenge offering *schemes* (`None`: no header, any will do)."""
+    if schemes is None:
+        return True
+    return bool(schemes & _ANSWERED) if creds.is_bearer else "basic" in schemes
+
+
+def _step_aside(url: str, status: int, schemes: frozenset[str]) -> None:
+    logger.debug(
+        "indexauth: %s answered %s asking for %s authentication; indexauth answers only "
+        "Basic (or header-less) challenges, so the response goes to your own auth as it is",
+        redact(url),
+        status,
+        ", ".join(sorted(schemes)),
+    )
 
 
 def _shown_user(target: Target, username: str | None) -> str | None:

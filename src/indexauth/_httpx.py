@@ -19,9 +19,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import ThreadedLookup, active, adrive, drive, running, shallow_copy, short_body
+from ._driver import (
+    ThreadedLookup,
+    active,
+    adrive,
+    drive,
+    reply,
+    running,
+    shallow_copy,
+    short_body,
+)
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
-from ._flow import Authenticator, Outcome, Send
+from ._flow import Authenticator, Outcome, Reply, Send
 from ._keyring import DEFAULT_TIMEOUT
 from ._models import Index
 
@@ -202,14 +211,14 @@ def handle(
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         if effect.retry:
             _release(responses[-1])
             if rewind is not None:
                 rewind()
         response = send_one(_prepared(request, effect))
         responses.append(response)
-        return int(response.status_code)
+        return reply(int(response.status_code), response.headers)
 
     with running():
         try:
@@ -249,14 +258,14 @@ async def ahandle(
     rewind = _rewinder(request.stream)
     responses: list[Any] = []
 
-    async def send(effect: Send) -> int:
+    async def send(effect: Send) -> int | Reply:
         if effect.retry:
             await _arelease(responses[-1])
             if rewind is not None:
                 rewind()
         response = await send_one(_prepared(request, effect))
         responses.append(response)
-        return int(response.status_code)
+        return reply(int(response.status_code), response.headers)
 
     with running():
         try:

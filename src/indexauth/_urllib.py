@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from typing import IO
 
-from ._driver import DRAIN_LIMIT, drive
-from ._flow import Authenticator, Outcome, Send
+from ._driver import DRAIN_LIMIT, drive, reply
+from ._flow import Authenticator, Outcome, Reply, Send
 from ._version import __version__
 
 __all__ = ["Exchange", "UnreachableError", "get"]
@@ -45,12 +45,12 @@ def get(authenticator: Authenticator, url: str, *, timeout: float) -> tuple[Outc
     """
     exchange = Exchange()
 
-    def send(effect: Send) -> int:
+    def send(effect: Send) -> int | Reply:
         authorization = effect.authorization if effect.action == "set" else None
-        status, exchange.location = _send_one(url, authorization, timeout)
+        answer, exchange.location = _send_one(url, authorization, timeout)
         scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
-        exchange.sent.append((scheme, status))
-        return status
+        exchange.sent.append((scheme, answer if isinstance(answer, int) else answer.status))
+        return answer
 
     flow = authenticator.flow(url, has_authorization=False, replayable=True)
     return drive(flow, send, authenticator.resolver.lookup), exchange
@@ -70,8 +70,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _send_one(url: str, authorization: str | None, timeout: float) -> tuple[int, str | None]:
-    """One GET; its status and, for a redirect, its Location."""
+def _send_one(
+    url: str, authorization: str | None, timeout: float
+) -> tuple[int | Reply, str | None]:
+    """One GET; its status (with the challenge header for 401, 403, 404) and a redirect's Location."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
     if authorization is not None:
         request.add_unredirected_header("Authorization", authorization)
@@ -82,7 +84,7 @@ def _send_one(url: str, authorization: str | None, timeout: float) -> tuple[int,
             return int(response.status), None
     except urllib.error.HTTPError as exc:
         with exc:  # closed unread: a challenge body may be endless
-            return int(exc.code), exc.headers.get("Location")
+            return reply(int(exc.code), exc.headers), exc.headers.get("Location")
     except urllib.error.URLError as exc:
         raise UnreachableError(str(exc.reason)) from None
     except http.client.HTTPException as exc:

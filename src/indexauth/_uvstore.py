@@ -107,6 +107,8 @@ def _parse(text: str, path: Path) -> list[UvEntry]:
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message names a line and column, never the text found there.
         raise UvStoreError(f"{path} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise UvStoreError(f"{path} nests arrays or tables too deeply") from None
     tables = data.get("credential", [])
     if not isinstance(tables, list):
         raise UvStoreError(f"{path}: `credential` must be an array of tables")
