@@ -472,7 +472,8 @@ def _tables(
         if not trusted and (table.get("format") == "flat" or _is_local(url)):
             # uv reads these from disk or as find-links pages: nothing for indexauth to do,
             # and refusing them would throw away every other index of the project.
-            logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, url)
+            shown = redact(url) if isinstance(url, str) else url  # debug logs reach `pip -vv` output
+            logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, shown)
             continue
         index = _index(
             origin,
