@@ -128,6 +128,12 @@ def split_url(url: str) -> SplitResult:
             f"URL {redact(url)!r} cannot be parsed: its port is not a number from 0 to 65535, "
             "or a character in the password needs %-encoding"
         ) from None
+    if parts.netloc.endswith(":") and "@" in parts.path:
+        # "https://u:/pass@host/": urllib reads host "u", an empty port and a path.
+        raise UrlError(
+            f"URL {redact(url)!r} cannot be parsed: a '/' at the start of the password needs "
+            "%-encoding (%2F)"
+        )
     if parts.scheme.lower() not in DEFAULT_PORTS:
         raise UrlError(f"URL {redact(url)!r} must start with http:// or https://")
     if not parts.hostname:
@@ -338,9 +344,11 @@ def redact(url: str) -> str:
     slash = url.find("/", start)
     end = slash if slash >= 0 else len(url)
     at = url.rfind("@", start, end)
-    if at < 0 and "@" in url[end:] and not _PORT_RE.search(url[start:end]):
+    authority = url[start:end]
+    if at < 0 and "@" in url[end:] and (not _PORT_RE.search(authority) or authority.endswith(":")):
         # "https://u:pa/ss@host/": a raw "/" cut the authority short, and what
-        # follows its ":" is no port, so it is a password.
+        # follows its ":" is no port, so it is a password; "https://u:/pass@host/"
+        # too (an empty port), which base64 secrets beginning with "/" produce.
         at = url.find("@", end)
     head = url
     if at >= 0:
