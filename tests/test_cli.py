@@ -247,6 +247,21 @@ class TestLogin:
         assert out == ""
         assert not (data / "credentials.toml").exists()
 
+    def test_endless_stdin_is_refused_not_read_whole(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`yes | indexauth login ... --password-stdin` must end: stdin is read up to a bound,
+        and more than that is a usage error, not a password; nothing is stored."""
+        code, _, err = run(
+            ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            stdin="y\n" * 100_000,
+        )
+        assert code == EXIT_CODES["usage"], err
+        assert "longer than 64 KiB" in err
+        assert not (data / "credentials.toml").exists()
+
     def test_empty_password_refused(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -304,6 +319,9 @@ class TestLogin:
             (["login", "https://h.example/", "--password-stdin", "--token-stdin"], "not allowed"),
             (["frobnicate"], "invalid choice"),
             (["check", "https://h.example/", "--timeout", "0"], "above 0"),
+            # Beyond what a socket or thread join accepts: was an OverflowError traceback.
+            (["check", "https://h.example/", "--timeout", "1e10"], "at most 86400"),
+            (["check", "https://h.example/", "--timeout", "inf"], "at most 86400"),
         ],
     )
     def test_bad_input_is_one_clear_usage_error(

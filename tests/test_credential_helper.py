@@ -166,6 +166,26 @@ class TestWhatIsAnswered:
         Store().put("https://pkgs.example.com/simple/", "alice", "pw-a")
         assert ask("https://pkgs.example.com/simple/demo/", monkeypatch, capsys) == {"headers": {}}
 
+    def test_netrc_default_and_plain_http_only_for_your_indexes(
+        self, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Bazel asks for every URL it downloads: netrc's `default` entry is for your indexes, not
+        for github.com, and a netrc password never goes out over plain http to an unconfigured URL."""
+        netrc = tmp_path / "netrc"
+        netrc.write_text(
+            "machine net.example.com login n password pw-netrc\ndefault login d password pw-default\n"
+        )
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", "https://corp.example.com/simple/")
+        for other in (
+            "https://github.com/bazelbuild/rules_python/archive/x.tar.gz",
+            "http://net.example.com/x.tar.gz",
+        ):
+            assert ask(other, monkeypatch, capsys) == {"headers": {}}, other
+        assert ask("https://net.example.com/x.tar.gz", monkeypatch, capsys) == basic("n", "pw-netrc")
+        assert ask("https://corp.example.com/simple/demo/", monkeypatch, capsys) == basic("d", "pw-default")
+
     def test_nested_run_answers_nothing(
         self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

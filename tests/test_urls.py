@@ -300,6 +300,24 @@ class TestRedact:
         out = redact(f"https://user:{clean}/x@h.example/simple/")
         assert "SECRET" not in out
 
+    @given(
+        st.text(" \t\r\n\x00\x01\x1f", max_size=3),
+        st.integers(0, 40),
+        st.sampled_from(["\t", "\r", "\n"]),
+        st.sampled_from(["https://user:SECRETPW@h.example/simple/", "https://SECRETTOKEN@h.example:99999/x"]),
+    )
+    @example(" ", 0, "\t", "https://user:SECRETPW@h.example:99999/simple/")
+    @example("", 2, "\n", "https://user:SECRETPW@h.example/simple/")
+    def test_whitespace_and_control_characters_do_not_unmask(
+        self, lead: str, at: int, char: str, url: str
+    ) -> None:
+        """Python's URL parser strips leading spaces and C0 characters and drops tabs and newlines
+        anywhere: a URL pasted with a leading space (` https://user:pw@...` in a variable) or a
+        newline in its scheme is still a URL with a password, and its error message must not show it."""
+        for value in (lead + url, url[:at] + char + url[at:]):
+            out = redact(value)
+            assert "SECRET" not in out, (value, out)
+
     @given(st.sampled_from(["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "token", "sig"]))
     def test_signed_query_values_hidden(self, key: str) -> None:
         """Pre-signed URL parameters are masked, others kept."""

@@ -354,10 +354,14 @@ def _prompt(ask: Callable[[], str]) -> str:
         raise CliError("interrupted; nothing was stored", code="interrupted") from None
 
 
+_MAX_SECRET = 64 * 1024  # characters; the longest real tokens are a few KiB
+
+
 def _read_secret(args: argparse.Namespace, username: str) -> str:
     if args.password_stdin or args.token_stdin:
         try:
-            data = sys.stdin.read()
+            # Bounded: `yes | indexauth login ...` must end, not fill memory.
+            data = sys.stdin.read(_MAX_SECRET + 1)
             data.encode("utf-8")  # undecodable bytes arrive as lone surrogates
         except (UnicodeDecodeError, UnicodeEncodeError):
             raise CliError(
@@ -365,6 +369,13 @@ def _read_secret(args: argparse.Namespace, username: str) -> str:
                 hint="pipe the secret as UTF-8 text",
                 code="usage",
             ) from None
+        if len(data) > _MAX_SECRET:
+            raise CliError(
+                f"stdin is longer than {_MAX_SECRET // 1024} KiB: not a password or token; "
+                "nothing was stored",
+                hint="pipe only the secret, for example `printf %s \"$TOKEN\" | indexauth login ...`",
+                code="usage",
+            )
         secret = data[:-1] if data.endswith("\n") else data
         secret = secret[:-1] if secret.endswith("\r") else secret
         what = "token" if args.token_stdin else "password"
@@ -686,6 +697,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         detail = f"{redact(url)} is unreachable: {exc.reason}"
     else:
         sent = [{"authorization": scheme, "status": status} for scheme, status in exchange.sent]
+        for item, extra in zip(sent, exchange.extra, strict=True):
+            if extra:
+                item["headers"] = extra  # a helper's header names; their values are secrets
         error = outcome_.error
         last = sent[-1]["status"] if sent else None
         if error is not None:
@@ -995,6 +1009,9 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(message, hint=f"run `{self.prog} --help`", code="usage")
 
 
+_MAX_SECONDS = 86400.0  # a day; sockets and thread joins refuse much larger values
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -1002,6 +1019,10 @@ def _positive_seconds(text: str) -> float:
         value = 0.0
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    if not value <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds at most {_MAX_SECONDS:g}, got {text!r}"
+        )
     return value
 
 

@@ -61,6 +61,8 @@ CONVENTIONAL_USERNAMES = frozenset(
     {"__token__", "oauth2accesstoken", "aws", "VssSessionToken", "gitlab-ci-token"}
 )
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+_LEADING = "".join(map(chr, range(33)))  # what urllib.parse strips before a URL
+_DROPPED = re.compile(r"[\t\r\n]")  # what urllib.parse removes anywhere in a URL
 # An authority with no colon, or a colon followed by digits only (a port).
 _PORT_RE = re.compile(r"^(\[[^\]]*\]|[^:]*)(:\d*)?$")
 
@@ -312,8 +314,15 @@ def redact(url: str) -> str:
     """
     if not isinstance(url, str):
         return "<not a URL>"
+    # Read the URL as Python's parser does (leading spaces and C0 characters stripped,
+    # tabs and newlines dropped), or ` https://u:pw@h/` would show its password.
+    url = _DROPPED.sub("", url.lstrip(_LEADING))
     match = _SCHEME_RE.match(url)
-    start = match.end() if match and match.group(2) else 0
+    if match and match.group(2):
+        start = match.end()
+    else:
+        sep = url.find("://")  # a scheme the parser refuses still marks where userinfo starts
+        start = sep + 3 if sep >= 0 else 0
     # Userinfo ends at the last "@" before the first "/" of the path. A raw "?"
     # or "#" in a password does not end it here (over-masking a strange query
     # is harmless; printing half a password is not).

@@ -237,7 +237,7 @@ class UvStoreSource:
             record(self.name, str(path), username, found)
             return None
         creds = found.credentials()
-        shown = f"{path} service {found.service!r}"
+        shown = f"{path} service {redact(found.service)!r}"  # a hand-edited service may hold userinfo
         record(self.name, shown, found.username or username, "found")
         return creds
 
@@ -274,7 +274,7 @@ def best_match(entries: list[UvEntry], url: str, username: str | None) -> UvEntr
     if len({e.username for e in best}) > 1:
         names = ", ".join(sorted({repr(e.username) if e.username else "a bearer token" for e in best}))
         return (
-            f"several entries for {best[0].service!r} ({names}) and no username to choose; "
+            f"several entries for {redact(best[0].service)!r} ({names}) and no username to choose; "
             "give the index a username"
         )
     return best[0]
