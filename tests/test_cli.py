@@ -15,12 +15,12 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import KeyringStore, use_backend
+from conftest import KeyringStore, StandIn, use_backend
 from index_server import IndexServer
 from indexauth._cli import EXIT_CODES, main
 from indexauth._store import Store
@@ -585,6 +585,26 @@ class TestLogin:
 
 class TestLogoutToken:
     """`indexauth logout` and `indexauth token`."""
+
+    def test_token_from_a_credential_helper(
+        self,
+        data: Path,
+        standin: Callable[[str], StandIn],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A helper's Bearer answer prints the token; another header prints `Name: value` (what
+        is sent, usable with `curl -H`). It printed `None` with exit 0."""
+        url = "https://art.example.com/api/pypi/simple/"
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_URL", url)
+        standin("bearhelper").tokens("tok-1").helper()
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "bearhelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "tok-1\n")
+        standin("arthelper").tokens("art-key-1").helper("X-JFrog-Art-Api", "{token}")
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "arthelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "X-JFrog-Art-Api: art-key-1\n")
 
     def test_token_prints_the_secret_and_logout_removes_it(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
