@@ -47,7 +47,7 @@ from ._keyring import (
     _needs_username,
 )
 from ._models import Credentials, Index, format_rfc3339, mark_untrusted
-from ._resolver import Resolver
+from ._resolver import URL_TOKEN_SOURCE, Resolver
 from ._sources import GivenSource, Target
 from ._store import Store, StoreError, service_key
 from ._urllib import UnreachableError
@@ -631,7 +631,9 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
     result = auth.resolver.lookup(target)
     if result.complete and result.credentials is not None:
-        print(result.credentials.password)
+        creds = result.credentials
+        # A lone user part of the URL is sent as the token itself: that is the secret.
+        print(creds.username if result.source == URL_TOKEN_SOURCE else creds.password)
         return 0
     tried = [str(a) for a in result.attempts]
     if result.failures:
