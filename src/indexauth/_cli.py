@@ -46,7 +46,7 @@ from ._keyring import (
     KeyringImportSource,
     _needs_username,
 )
-from ._models import Credentials, Index, mark_untrusted
+from ._models import Credentials, Index, format_rfc3339, mark_untrusted
 from ._resolver import URL_TOKEN_SOURCE, Resolver
 from ._sources import GivenSource, Target
 from ._store import Store, StoreError, service_key
@@ -684,6 +684,45 @@ def _classify_error(error: IndexAuthError) -> str:
     return "source-failed"
 
 
+def _program_rows(program: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if program is None:
+        return []
+    text = f"{program['kind']} `{program['program']}`"
+    if program["ran"]:
+        text += f": ran in {program['seconds']:.2f} s, " + (
+            f"expires {program['expires']}" if program["expires"] else "no expiry (kept for the process)"
+        )
+        if program["refreshed"]:
+            text += ", refreshed"
+    else:
+        text += ": did not give credentials"
+    return [("program", text)]
+
+
+def _program_label(index: Index) -> str | None:
+    """`password command `aws``: the program an index runs, by its first word only."""
+    program = index.program
+    return f"{program[0]} `{program[1][0]}`" if program is not None else None
+
+
+def _program_json(index: Index, creds: Credentials | None) -> dict[str, Any] | None:
+    """The index's password command or credential helper, and its last run: never its output."""
+    program = index.program
+    if program is None:
+        return None
+    kind, argv = program
+    report: dict[str, Any] = {"kind": kind, "program": argv[0], "ran": False}
+    run = creds.run if creds is not None else None
+    if run is not None:
+        report.update(
+            ran=True,
+            seconds=round(run.seconds, 3),
+            expires=format_rfc3339(run.expires) if run.expires is not None else None,
+            refreshed=run.refreshed,
+        )
+    return report
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Show every step of the lookup for a URL, then make one live request and classify it."""
     url = _url_arg(args.url)
@@ -758,6 +797,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
         if result.complete and result.credentials is not None
         else None,
+        # The last run: a refresh during the live request replaced the first lookup's.
+        "program": _program_json(index, (auth.resolver.peek(target) or result).credentials),
         "requests": sent,
         "outcome": outcome,
         "detail": detail,
@@ -795,6 +836,7 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
                 ("keyring", f"{report['keyring']['provider']} ({report['keyring']['backend']})"),
                 ("services", ", ".join(repr(s) for s in target.service_names)),
                 ("store", report["store"]),
+                *_program_rows(report["program"]),
             ]
         )
     )
@@ -901,6 +943,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "name": item.index.name,
                 "url": item.index.ref.url,
                 "policy": item.index.authenticate,
+                "auth": item.index.auth,
+                "program": _program_label(item.index),
                 "origin": item.origin,
                 "integrations": _integrations.for_index(item.index, uv_entries, kr_backend),
             }
@@ -925,7 +969,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     _out("indexes:")
     if indexes:
         index_rows = [
-            (repr(i["name"]) if i["name"] else "-", i["url"], i["policy"], i["origin"])
+            (
+                repr(i["name"]) if i["name"] else "-",
+                i["url"],
+                ", ".join(
+                    [i["policy"], *([i["program"]] if i["program"] else []),
+                     *(["bearer"] if i["auth"] == "bearer" else [])]
+                ),
+                i["origin"],
+            )
             for i in report["indexes"]
         ]
         _out(_table(index_rows, indent="  "))
