@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import indexauth
 from indexauth._resolver import Resolver
-from indexauth._sources import EnvSource, IndexUrlSource, Recorder, SourceFailure, Target
+from indexauth._sources import EnvSource, IndexUrlSource, NetrcSource, Recorder, SourceFailure, Target
 
 INDEX = indexauth.Index("https://pkgs.example.com/simple/", name="corp")
 TARGET = Target(INDEX, INDEX.realm)
@@ -100,3 +101,16 @@ def test_failure_kind_is_kept() -> None:
     result = Resolver([env]).lookup(TARGET)
     assert isinstance(result.failures[0], SourceFailure)
     assert result.failures[0].error_class is indexauth.ConfigurationError
+
+
+def test_netrc_goes_up_front_over_https_only(tmp_path: Path) -> None:
+    """netrc is sent before the first request to an https index, as pip does; over plain http it
+    waits for a challenge, so a server that asks for Digest never sees it in Basic form."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine pkgs.example.com login alice password wonder-land\n", "utf-8")
+    netrc.chmod(0o600)
+    secure = Resolver([NetrcSource(netrc)]).known(TARGET)
+    assert secure is not None and secure[0] == indexauth.Credentials("alice", "wonder-land")
+    plain = indexauth.Index("http://pkgs.example.com/simple/", name="corp")
+    assert Resolver([NetrcSource(netrc)]).known(Target(plain, plain.realm)) is None
+    assert Resolver([NetrcSource(netrc)]).lookup(Target(plain, plain.realm)).credentials is not None

@@ -177,12 +177,14 @@ SCENARIOS = [
         ["alice"],
     ),
     Scenario(
-        "netrc-sent-up-front-to-a-configured-index",
+        # netrc goes up front only over https (tests/test_resolver.py); over plain http it
+        # waits for a Basic challenge, so a Digest server never sees it (issue 9.7).
+        "netrc-over-plain-http-waits-for-a-challenge-then-up-front",
         [PRIVATE],
         [{"url": "{base}/private/simple/"}],
         ["/private/simple/pkg/", "/private/simple/other/"],
         [200, 200],
-        ["alice", "alice"],
+        [None, "alice", "alice"],
         netrc="machine 127.0.0.1 login alice password wonder-land\n",
         lookups=0,
     ),
@@ -196,12 +198,12 @@ SCENARIOS = [
         netrc="machine 127.0.0.1 login alice password wonder-land\n",
     ),
     Scenario(
-        "netrc-sent-up-front-and-refused-is-rejected",
+        "netrc-refused-is-rejected",
         [PRIVATE],
         [{"url": "{base}/private/simple/"}],
         ["/private/simple/pkg/"],
         [indexauth.CredentialsRejectedError],
-        ["alice"],
+        [None, "alice"],
         netrc="machine 127.0.0.1 login alice password wrong\n",
     ),
     Scenario(
@@ -562,7 +564,7 @@ SCENARIOS = [
         [{"url": "{base}/private/simple/"}],
         ["/private/simple/pkg/"],
         [200],
-        ["alice"],
+        [None, "alice"],
         netrc="default login alice password wonder-land\n",
     ),
     Scenario(

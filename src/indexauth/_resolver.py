@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from ._exceptions import Attempt, IndexAuthError
 from ._models import Credentials
-from ._sources import Recorder, Source, SourceFailure, Target
+from ._sources import NetrcSource, Recorder, Source, SourceFailure, Target
 
 __all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Refusal", "Resolver"]
 
@@ -259,7 +259,7 @@ class Resolver:
         username = target.index.username if target.index is not None else None
         failures: list[SourceFailure] = []
         for source in self.sources:
-            if eager_only and not source.eager:
+            if eager_only and not _sent_up_front(source, target):
                 continue
             try:
                 found = source.find(target, username, record)
@@ -334,3 +334,15 @@ def _hidden_user(target: Target) -> str | None:
 
 def _describe(attempt: Attempt) -> str:
     return f"{attempt.source} {attempt.where}".strip()
+
+
+def _sent_up_front(source: Source, target: Target) -> bool:
+    """Whether *source* may be asked before the first request to *target*.
+
+    netrc is matched by host alone, so its password may be meant for Digest or
+    another scheme: over plain http it waits for a Basic challenge (issue 9.7)
+    and goes up front, as pip sends it, only over https.
+    """
+    if not source.eager:
+        return False
+    return not (isinstance(source, NetrcSource) and target.realm.scheme == "http")
