@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +139,68 @@ def ensure_supported_pip(python: Path) -> None:
     )
     if upgraded.returncode != 0:
         pytest.skip(f"this Python bundles pip {version}, older than 23.1, and it could not be upgraded")
+
+
+@dataclass
+class StandIn:
+    """A stand-in for a token-printing CLI, installed on PATH under *name* (see tests/standin.py)."""
+
+    name: str
+    state: Path
+
+    def tokens(self, *tokens: str) -> StandIn:
+        """Print these, one per call (the last one once they run out): a rotating token."""
+        (self.state / "tokens").write_text("\n".join(tokens) + "\n")
+        return self
+
+    def helper(self, header: str = "Authorization", template: str = "Bearer {token}", expires: str | None = None) -> StandIn:
+        """Speak Bazel's credential-helper protocol, answering with *header*: *template*."""
+        (self.state / "helper").write_text(f"{header}\n{template}\n")
+        if expires is not None:
+            (self.state / "expires").write_text(expires)
+        return self
+
+    def fail(self, stderr: str, status: int = 1, *, from_call: int = 1) -> StandIn:
+        """Fail with *stderr* and exit *status*, from call number *from_call* on."""
+        (self.state / "fail").write_text(stderr)
+        (self.state / "status").write_text(str(status))
+        (self.state / "fail-from").write_text(str(from_call))
+        return self
+
+    def flag(self, name: str) -> StandIn:
+        """Turn on a behaviour by its file name (`hang`, `empty`)."""
+        (self.state / name).write_text("")
+        return self
+
+    def recover(self) -> StandIn:
+        """Stop failing."""
+        (self.state / "fail").unlink(missing_ok=True)
+        return self
+
+    def calls(self) -> list[dict[str, object]]:
+        """Every call so far: its arguments and its stdin."""
+        log = self.state / "calls"
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.fixture(name="standin")
+def fixture_standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], StandIn]:
+    """Install stand-ins on PATH: `standin("aws").tokens("t1", "t2")`."""
+    bin_dir = tmp_path / "standin-bin"
+    home = tmp_path / "standin-state"
+    bin_dir.mkdir()
+    home.mkdir()
+    monkeypatch.setenv("STANDIN_HOME", str(home))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    source = (TESTS / "standin.py").read_text()
+
+    def install(name: str) -> StandIn:
+        exe = bin_dir / name
+        exe.write_text(f"#!{sys.executable}\n{source}")
+        exe.chmod(0o755)
+        (home / name).mkdir(exist_ok=True)
+        return StandIn(name, home / name).tokens(f"{name}-token-1")
+
+    return install

@@ -31,6 +31,9 @@ class Route:
     challenge: bool = True  # send WWW-Authenticate with the 401
     www_authenticate: str = 'Basic realm="index"'  # the challenge sent with the 401
     accept: tuple[str, ...] = ("Basic",)  # schemes whose credentials are checked: Basic, Digest
+    # Whole headers that are let in, name -> accepted values: bearer tokens
+    # ("Authorization": ["Bearer t"]) or custom ones ("X-JFrog-Art-Api": ["key"]).
+    tokens: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Seen:
     body: bytes
     host: str
     client_port: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # every header, names lower-cased
 
     @property
     def scheme(self) -> str | None:
@@ -114,15 +118,23 @@ class IndexServer:
                         body,
                         self.headers.get("Host", ""),
                         self.client_address[1],
+                        {k.lower(): v for k, v in self.headers.items()},
                     )
                 )
                 route = next((r for r in server.routes if self.path.startswith(r.prefix)), None)
                 if route is None:
                     return self._reply(404, b"no route")
-                if route.users is not None:
-                    if auth is None:
+                if route.users is not None or route.tokens is not None:
+                    tokens = route.tokens or {}
+                    offered = [n for n in tokens if self.headers.get(n) is not None]
+                    if auth is None and not offered:
                         return self._reply(route.anonymous, b"who are you", challenge=route)
-                    if not self._allowed(auth, route, self.command):
+                    let_in = any(self.headers.get(n) in tokens[n] for n in offered) or (
+                        auth is not None
+                        and route.users is not None
+                        and self._allowed(auth, route, self.command)
+                    )
+                    if not let_in:
                         return self._reply(route.wrong, b"bad credentials", challenge=route)
                 if route.redirect is not None:
                     return self._reply(302, b"", location=route.redirect)

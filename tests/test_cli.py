@@ -15,12 +15,12 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import KeyringStore, use_backend
+from conftest import KeyringStore, StandIn, use_backend
 from index_server import IndexServer
 from indexauth._cli import EXIT_CODES, main
 from indexauth._store import Store
@@ -247,6 +247,21 @@ class TestLogin:
         assert out == ""
         assert not (data / "credentials.toml").exists()
 
+    def test_endless_stdin_is_refused_not_read_whole(
+        self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`yes | indexauth login ... --password-stdin` must end: stdin is read up to a bound,
+        and more than that is a usage error, not a password; nothing is stored."""
+        code, _, err = run(
+            ["login", "https://h.example/simple/", "-u", "alice", "--password-stdin"],
+            capsys,
+            monkeypatch,
+            stdin="y\n" * 100_000,
+        )
+        assert code == EXIT_CODES["usage"], err
+        assert "longer than 64 KiB" in err
+        assert not (data / "credentials.toml").exists()
+
     def test_empty_password_refused(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -304,6 +319,9 @@ class TestLogin:
             (["login", "https://h.example/", "--password-stdin", "--token-stdin"], "not allowed"),
             (["frobnicate"], "invalid choice"),
             (["check", "https://h.example/", "--timeout", "0"], "above 0"),
+            # Beyond what a socket or thread join accepts: was an OverflowError traceback.
+            (["check", "https://h.example/", "--timeout", "1e10"], "at most 86400"),
+            (["check", "https://h.example/", "--timeout", "inf"], "at most 86400"),
         ],
     )
     def test_bad_input_is_one_clear_usage_error(
@@ -567,6 +585,26 @@ class TestLogin:
 
 class TestLogoutToken:
     """`indexauth logout` and `indexauth token`."""
+
+    def test_token_from_a_credential_helper(
+        self,
+        data: Path,
+        standin: Callable[[str], StandIn],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A helper's Bearer answer prints the token; another header prints `Name: value` (what
+        is sent, usable with `curl -H`). It printed `None` with exit 0."""
+        url = "https://art.example.com/api/pypi/simple/"
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_URL", url)
+        standin("bearhelper").tokens("tok-1").helper()
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "bearhelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "tok-1\n")
+        standin("arthelper").tokens("art-key-1").helper("X-JFrog-Art-Api", "{token}")
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "arthelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "X-JFrog-Art-Api: art-key-1\n")
 
     def test_token_prints_the_secret_and_logout_removes_it(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -849,6 +887,8 @@ class TestStatus:
                 "name": "corp",
                 "url": "https://pkgs.example.com/simple/",
                 "policy": "always",
+                "auth": "basic",
+                "program": None,
                 "origin": "environment INDEXAUTH_INDEX_CORP_URL",
                 # PYTHON_KEYRING_BACKEND (null, from the fixtures) keeps keyring from asking indexauth.
                 "integrations": {"keyring_backend": False, "uv_store": None},
@@ -1187,3 +1227,30 @@ def test_every_subcommand_and_option_has_one_line_of_help(
         assert code == 0
         for action in parser._actions:
             assert (action.help or "").split("%")[0][:20] in " ".join(out.split())
+
+
+def test_check_and_status_show_the_program_never_its_output(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    server: IndexServer,
+    standin: Callable[[str], StandIn],
+) -> None:
+    """check --json says which command ran, how long, when it expires, refreshed or not; status names it."""
+    standin("get-token").tokens("tok-PLANTED-1", "tok-PLANTED-2")
+    server.route("/private/", users={"ci": "tok-PLANTED-2"})
+    monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", server.url("/private/simple/"))
+    monkeypatch.setenv("INDEXAUTH_INDEX_CORP_USERNAME", "ci")
+    monkeypatch.setenv("INDEXAUTH_INDEX_CORP_AUTHENTICATE", "always")
+    monkeypatch.setenv("INDEXAUTH_INDEX_CORP_PASSWORD_COMMAND", "get-token --secret-arg")
+    code, out, err = run(["check", server.url("/private/simple/x/"), "--json"], capsys, monkeypatch)
+    assert "PLANTED" not in out + err and "secret-arg" not in out + err
+    report = json.loads(out)
+    assert code == 0, report
+    program = report["program"]
+    assert program["kind"] == "password command" and program["program"] == "get-token"
+    assert program["ran"] is True and program["refreshed"] is True  # tok-1 refused, run again
+    assert program["expires"] is None and program["seconds"] >= 0
+    code, out, err = run(["check", server.url("/private/simple/x/")], capsys, monkeypatch)
+    assert "password command `get-token`: ran in" in out and "PLANTED" not in out + err
+    code, out, err = run(["status"], capsys, monkeypatch)
+    assert "always, password command `get-token`" in out

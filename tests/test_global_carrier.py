@@ -338,3 +338,27 @@ def test_child_on_another_python_version(tmp_path: Path, parent_path: list[str])
     done = run(venv / "bin" / "python", carried_env(parent_path), "-c", code)
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("True via sent True\n", "")
+
+
+@pytest.mark.parametrize("value", [None, "0"])
+def test_tox_plugin_loads_little_while_off(value: str | None) -> None:
+    """tox loads every `tox` entry point at each run: with INDEXAUTH off ours must not pull in
+    indexauth's flow, keyring code, patching and wrapt (it did: 24 ms on every `tox` call)."""
+    env = {k: v for k, v in os.environ.items() if k != "INDEXAUTH"}
+    if value is not None:
+        env["INDEXAUTH"] = value
+    code = (
+        "import sys; from importlib import metadata\n"
+        "[ep] = [e for e in metadata.entry_points(group='tox') if e.name == 'indexauth']\n"
+        "ep.load()\n"
+        "import json; print(json.dumps([m for m in sys.modules if m.startswith(('indexauth', 'wrapt', 'keyring'))]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout))
+    assert loaded <= {
+        "indexauth", "indexauth._tox", "indexauth._children", "indexauth._exceptions",
+        "indexauth._hints", "indexauth._models", "indexauth._urls", "indexauth._version",
+    }, sorted(loaded)
+    assert "indexauth._tox" in loaded

@@ -165,7 +165,7 @@ class TestExplicitAdapterPickles:
                 assert mounted.raise_on_failure is False
                 assert mounted.authenticator.indexes == (index,)
                 assert [s.name for s in mounted.authenticator.resolver.sources] == [
-                    "index URL", "environment", "netrc", "keyring",
+                    "index URL", "environment", "password command", "credential helper", "netrc", "keyring",
                 ]
                 assert twin.get(server.url("/q/simple/x/")).status_code == 200
                 twin.close()

@@ -197,7 +197,7 @@ def test_pip_keyring_provider_and_index_urls_reach_the_flow() -> None:
     )
     assert out.splitlines() == [
         "['https://a.example/simple/']",
-        "['https://b.example/simple/'] ['index URL', 'environment', 'indexauth store', 'uv store', 'netrc']",
+        "['https://b.example/simple/'] ['index URL', 'environment', 'password command', 'credential helper', 'indexauth store', 'uv store', 'netrc']",
     ]
 
 

@@ -142,12 +142,16 @@ def test_flat_and_local_uv_indexes_are_skipped_not_fatal(
           f'{table}\nname = "local"\nurl = "file:///srv/simple"\n'
           f'{table}\nname = "relative"\nurl = "vendor/simple"\n'
           f'{table}\nname = "links"\nurl = "https://links.example/wheels/"\nformat = "flat"\n'
+          f'{table}\nname = "tokened"\nurl = "https://ci:fl4t-s3cret@links.example/w/"\nformat = "flat"\n'
           f'{table}\nname = "corp"\nurl = "https://corp.example/simple/"\n')
     with caplog.at_level(logging.DEBUG, logger="indexauth"):
         indexes = load({"INDEXAUTH_CONFIG": ""}, tmp_path)
     assert [(i.name, i.url) for i in indexes] == [("corp", "https://corp.example/simple/")]
     assert "./wheelhouse" in caplog.text
     assert "skipped" in caplog.text
+    # The debug line reaches `pip -vv` output and CI logs: never the password of a skipped index.
+    assert "https://ci:****@links.example/w/" in caplog.text
+    assert "fl4t-s3cret" not in caplog.text
 
 
 def test_other_bad_uv_urls_are_one_warning(tmp_path: Path) -> None:

@@ -127,6 +127,25 @@ class TestReads:
         assert keyring("get", "https://corp.example.com/simple/", "ci").stdout == "pw-env\n"
         assert keyring("get", "https://net.example.com/simple/", "n").stdout == "pw-netrc\n"
 
+    def test_netrc_default_and_plain_http_only_for_your_indexes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Any program may ask keyring about any URL: netrc's `default` entry is for your indexes
+        only, and a netrc password is not handed out for plain http to an unconfigured URL."""
+        netrc = tmp_path / "netrc"
+        netrc.write_text(
+            "machine net.example.com login n password pw-netrc\ndefault login d password pw-default\n"
+        )
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", "https://corp.example.com/simple/")
+        for service in ("https://attacker.example/simple/", "attacker.example", "http://net.example.com/simple/"):
+            done = keyring("--mode", "creds", "--output", "json", "get", service)
+            assert done.returncode == 1 and "pw-" not in done.stdout, (service, done.stdout)
+        assert keyring("get", "http://net.example.com/simple/", "n").returncode == 1
+        assert keyring("get", "https://net.example.com/simple/", "n").stdout == "pw-netrc\n"
+        assert keyring("get", "https://corp.example.com/simple/", "d").stdout == "pw-default\n"
+
     def test_no_keyring_in_its_chain(self) -> None:
         """The backend's chain never asks keyring: no recursion into keyring from keyring."""
         names = python(

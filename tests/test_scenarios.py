@@ -8,6 +8,7 @@ A behaviour that differs between drivers fails here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 import pytest
 
 import indexauth
-from conftest import KeyringStore
+from conftest import KeyringStore, StandIn
 from drivers import DRIVERS, Call, Result
 from index_server import DIGEST_CHALLENGE, IndexServer
+from indexauth._config import build_authenticator
 
 ALICE = {"alice": "wonder-land"}
 
@@ -38,6 +40,17 @@ class Scenario:
     headers: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     lookups: int | None = None  # keyring backend calls, when it matters
+    # Stand-in programs on PATH (tests/standin.py): name -> {"tokens": [...], "helper": (header,
+    # template, expires), "fail": stderr}; `runs` is how often each must have run in total.
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)
+    header: str | None = None  # compare `seen` with this header's values instead of Basic users
+    clock_jump: tuple[int, float] | None = None  # after N requests seen, the clock is T0 + seconds
+    message: str | None = None  # in the error of the last request
+    absent: str | None = None  # never in any error or diagnosis
+
+
+T0 = 1893456000.0  # 2030-01-01T00:00:00Z: the injected clock's start; helpers expire after it
 
 
 PRIVATE = {"prefix": "/private/", "users": ALICE}
@@ -516,6 +529,116 @@ SCENARIOS = [
         [None],
         options={"raise_on_failure": False},
     ),
+    Scenario(
+        "password-command-success-runs-once",
+        [{"prefix": "/private/", "users": {"aws": "aws-token-1"}}],
+        [{"url": "{base}/private/simple/", "username": "aws", "password_command": ["aws", "codeartifact", "get-authorization-token"]}],
+        ["/private/simple/a/", "/private/simple/b/"],
+        [200, 200],
+        [None, "aws", "aws"],
+        programs={"aws": {"tokens": ["aws-token-1"]}},
+        runs={"aws": 1},
+    ),
+    Scenario(
+        "password-command-failure-provider-error-redacted",
+        [{"prefix": "/private/", "users": {"aws": "aws-token-1"}}],
+        [{"url": "{base}/private/simple/", "username": "aws", "password_command": "aws codeartifact get-authorization-token --domain secret-domain"}],
+        ["/private/simple/a/"],
+        [indexauth.ProviderError],
+        [None],
+        programs={"aws": {"tokens": ["x"], "fail": "An error occurred (ExpiredToken): token=sk-LEAKED-VALUE is expired\n"}},
+        runs={"aws": 1},
+        message="password command `aws` failed with exit status 1",
+        absent="LEAKED",
+    ),
+    Scenario(
+        "helper-custom-header-sent-as-given",
+        [{"prefix": "/private/", "tokens": {"X-JFrog-Art-Api": ["art-1"]}}],
+        [{"url": "{base}/private/simple/", "credential_helper": ["art-helper"], "authenticate": "always"}],
+        ["/private/simple/a/", "/private/files/a.whl"],
+        [200, 200],
+        ["art-1", "art-1"],
+        programs={"art-helper": {"tokens": ["art-1"], "helper": ("X-JFrog-Art-Api", "{token}", None)}},
+        runs={"art-helper": 1},
+        header="x-jfrog-art-api",
+    ),
+    Scenario(
+        "helper-expiry-crossed-mid-run-renewed-before-sending",
+        [{"prefix": "/private/", "tokens": {"Authorization": ["Bearer t1", "Bearer t2"]}}],
+        [{"url": "{base}/private/simple/", "credential_helper": ["gar-helper"]}],
+        ["/private/simple/a/", "/private/simple/b/", "/private/simple/c/", "/private/simple/d/"],
+        [200, 200, 200, 200],
+        [None, "Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2"],
+        programs={"gar-helper": {"tokens": ["t1", "t2"], "helper": ("Authorization", "Bearer {token}", "2030-01-01T01:00:00Z")}},
+        runs={"gar-helper": 2},
+        header="authorization",
+        clock_jump=(3, 3600 - 30),  # inside the 60 s margin once three requests were answered
+    ),
+    Scenario(
+        "refresh-on-401-succeeds-bearer",
+        [{"prefix": "/private/", "tokens": {"Authorization": ["Bearer t2"]}}],
+        [{"url": "{base}/private/simple/", "password_command": ["get-token"], "auth": "bearer", "authenticate": "always"}],
+        ["/private/simple/a/", "/private/simple/b/"],
+        [200, 200],
+        ["Bearer t1", "Bearer t2", "Bearer t2"],
+        programs={"get-token": {"tokens": ["t1", "t2"]}},
+        runs={"get-token": 2},
+        header="authorization",
+    ),
+    Scenario(
+        "refresh-on-401-after-challenge-succeeds",
+        [{"prefix": "/private/", "users": {"oauth2accesstoken": "t2"}}],
+        [{"url": "{base}/private/simple/", "username": "oauth2accesstoken", "password_command": ["gcloud", "auth", "print-access-token"]}],
+        ["/private/simple/a/"],
+        [200],
+        [None, "oauth2accesstoken", "oauth2accesstoken"],
+        programs={"gcloud": {"tokens": ["t1", "t2"]}},
+        runs={"gcloud": 2},
+    ),
+    Scenario(
+        "refresh-fails-rejected-naming-the-command",
+        [{"prefix": "/private/", "tokens": {"Authorization": ["Bearer never"]}}],
+        [{"url": "{base}/private/simple/", "password_command": ["get-token"], "auth": "bearer", "authenticate": "always"}],
+        ["/private/simple/a/"],
+        [indexauth.CredentialsRejectedError],
+        ["Bearer t1", "Bearer t2"],
+        programs={"get-token": {"tokens": ["t1", "t2"]}},
+        runs={"get-token": 2},
+        header="authorization",
+        message="password command `get-token`, run again for fresh credentials, which were refused too",
+        absent="Bearer t",
+    ),
+    Scenario(
+        "refresh-on-403-after-send",
+        [{"prefix": "/private/", "tokens": {"Authorization": ["Bearer t2"]}, "wrong": 403}],
+        [{"url": "{base}/private/simple/", "credential_helper": ["az-helper"], "authenticate": "always"}],
+        ["/private/simple/a/"],
+        [200],
+        ["Bearer t1", "Bearer t2"],
+        programs={"az-helper": {"tokens": ["t1", "t2"], "helper": ("Authorization", "Bearer {token}", None)}},
+        runs={"az-helper": 2},
+        header="authorization",
+    ),
+    Scenario(
+        "redirect-to-other-origin-drops-helper-header",
+        [{"prefix": "/private/simple/go/", "tokens": {"Private-Token": ["glpat-1"]}, "redirect": "http://localhost:{port}/public/x"}, {"prefix": "/public/"}],
+        [{"url": "{base}/private/simple/", "credential_helper": ["glab-helper"], "authenticate": "always"}],
+        ["/private/simple/go/"],
+        [200],
+        ["glpat-1", None],
+        programs={"glab-helper": {"tokens": ["glpat-1"], "helper": ("Private-Token", "{token}", None)}},
+        header="private-token",
+    ),
+    Scenario(
+        "redirect-to-other-index-same-origin-drops-helper-header",
+        [{"prefix": "/a/simple/go/", "tokens": {"Private-Token": ["glpat-1"]}, "redirect": "/b/simple/x/"}, {"prefix": "/b/"}],
+        [{"url": "{base}/a/simple/", "credential_helper": ["glab-helper"], "authenticate": "always"}, {"url": "{base}/b/simple/"}],
+        ["/a/simple/go/"],
+        [200],
+        ["glpat-1", None],
+        programs={"glab-helper": {"tokens": ["glpat-1"], "helper": ("Private-Token", "{token}", None)}},
+        header="private-token",
+    ),
 ]
 
 
@@ -532,8 +655,16 @@ def test_scenario(
     kr: KeyringStore,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    standin: Callable[[str], StandIn],
 ) -> None:
     """Each row behaves the same through every driver."""
+    programs = {}
+    for name, spec in scenario.programs.items():
+        program = programs[name] = standin(name).tokens(*spec["tokens"])
+        if "helper" in spec:
+            program.helper(*spec["helper"])
+        if "fail" in spec:
+            program.fail(spec["fail"])
     for route in scenario.routes:
         kwargs = dict(route)
         if isinstance(kwargs.get("redirect"), str):
@@ -550,8 +681,17 @@ def test_scenario(
         monkeypatch.setenv("NETRC", str(netrc))
     indexes = [indexauth.Index(**{**i, "url": _fill(i["url"], server)}) for i in scenario.indexes]
     calls = [Call(server.url(p), headers=dict(scenario.headers)) for p in scenario.paths]
+    options = dict(scenario.options)
+    if scenario.clock_jump is not None:
+        after, seconds = scenario.clock_jump
 
-    outcomes = DRIVERS[driver_name]().run(calls, indexes=indexes, options=scenario.options)
+        def clock() -> float:
+            # Time moves when the server has answered enough requests: no sleeping.
+            return T0 + (seconds if len(server.seen) >= after else 0.0)
+
+        options["authenticator"] = build_authenticator(indexes, clock=clock)
+
+    outcomes = DRIVERS[driver_name]().run(calls, indexes=indexes, options=options)
 
     for outcome, expected in zip(outcomes, scenario.expect, strict=True):
         if isinstance(expected, int):
@@ -559,6 +699,16 @@ def test_scenario(
             assert outcome.status == expected
         else:
             assert isinstance(outcome, expected), outcome
-    assert [s.user for s in server.seen] == scenario.seen
+    if scenario.header is not None:
+        assert [s.headers.get(scenario.header) for s in server.seen] == scenario.seen
+    else:
+        assert [s.user for s in server.seen] == scenario.seen
     if scenario.lookups is not None:
         assert len(kr.lookups()) == scenario.lookups
+    assert {name: len(p.calls()) for name, p in programs.items() if name in scenario.runs} == scenario.runs
+    if scenario.message is not None:
+        assert scenario.message in str(outcomes[-1])
+    if scenario.absent is not None:
+        for outcome in outcomes:
+            shown = str(outcome.diagnosis) if isinstance(outcome, Result) else f"{outcome}{outcome!r}"
+            assert scenario.absent not in shown

@@ -345,4 +345,12 @@ class TestSource:
         names = [s.name for s in build_authenticator(store=False).resolver.sources]
         assert "indexauth store" not in names
         names = [s.name for s in build_authenticator().resolver.sources]
-        assert names[:5] == ["index URL", "environment", "indexauth store", "uv store", "netrc"]
+        assert names[:7] == [
+            "index URL",
+            "environment",
+            "password command",
+            "credential helper",
+            "indexauth store",
+            "uv store",
+            "netrc",
+        ]

@@ -207,9 +207,12 @@ def test_keyring_command_never_gets_a_dash_name(tmp_path: Path) -> None:
 def test_status_and_check_survive_any_store_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str
 ) -> None:
-    """A store file of any content is reported, never a traceback, in `status` and `check`."""
+    """A store file of any content (ours or uv's) is reported, never a traceback, in `status`
+    and `check`."""
     data = tmp_path / "data"
     write(data / "credentials.toml", text).chmod(0o600)
+    uv = Path(os.environ["XDG_DATA_HOME"]) / "uv" / "credentials" / "credentials.toml"
+    write(uv, text).chmod(0o600)
     monkeypatch.setenv("INDEXAUTH_DATA_DIR", str(data))
     monkeypatch.chdir(project(tmp_path, DEEP))
     assert main(["status"]) == 0

@@ -244,3 +244,13 @@ class TestLoneUserMeansWhatItMeansToPip:
         assert "tried as a token" in str(error) and "refused" in str(error)
         assert error.status == 401
         _assert_hidden(token, str(error), repr(error), pickle.dumps(error))
+
+
+def test_token_command_prints_the_url_token(
+    server: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`indexauth token https://TOKEN@host/simple/`: the token is what would be sent, so it prints."""
+    token = "glpat-Zq81printme"
+    url = server.url("/p/simple/").replace("http://", f"http://{token}@")
+    assert main(["token", url, "--keyring-provider", "disabled"]) == 0
+    assert capsys.readouterr().out == token + "\n"

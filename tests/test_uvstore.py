@@ -249,6 +249,27 @@ class TestBrokenFile:
         assert path.read_bytes() == text.encode("latin-1")
 
 
+def test_service_with_userinfo_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand-edited `service` with a password in it: the `tried:` line (shown by `check`) and
+    the several-entries reason show it redacted."""
+    monkeypatch.setenv("UV_CREDENTIALS_DIR", str(tmp_path / "uvc"))
+    path = uv_credentials_path()
+    path.parent.mkdir()
+    path.write_text(
+        '[[credential]]\nservice = "https://u:svc-s3cret@h.example.com/"\nusername = "u"\npassword = "p"\n'
+        '[[credential]]\nservice = "https://v:svc-s3cret@h.example.com/x/"\nusername = "v"\npassword = "p"\n'
+        '[[credential]]\nservice = "https://w:svc-s3cret@h.example.com/x/"\nusername = "w"\npassword = "p"\n'
+    )
+    path.chmod(0o600)
+    found, record = lookup("https://h.example.com/simple/")
+    assert found is not None
+    ambiguous, record2 = lookup("https://h.example.com/x/simple/")
+    assert ambiguous is None
+    text = repr(record.attempts) + repr(record2.attempts)
+    assert "h.example.com" in text and "****" in text
+    assert "svc-s3cret" not in text
+
+
 def test_best_match_bearer_and_exact() -> None:
     """A bearer entry answers only username-less lookups; the exact service beats its parent."""
     path = Path("/nonexistent")

@@ -155,8 +155,8 @@ def send_authenticated(
             prepared.headers = _copy_headers(request.headers)
             if effect.action == "strip":
                 prepared.headers.pop("Authorization", None)
-            elif effect.authorization is not None:
-                prepared.headers["Authorization"] = effect.authorization
+            for name, value in effect.headers:
+                prepared.headers[name] = value
         response = send_one(prepared)
         # Redirects and user code see the request as the caller built it,
         # so a header we added never rides along to another URL.

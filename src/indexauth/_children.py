@@ -18,8 +18,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import _patch
-
 __all__ = ["PTH_NAME", "carrier_directory", "patch_pipx", "pth_line"]
 
 # Sorts after indexauth.pth: an environment with its own indexauth keeps it.
@@ -53,6 +51,9 @@ def pth_line(directory: str) -> str:
 
 def patch_pipx(module: ModuleType) -> None:
     """Keep the carrier on `PYTHONPATH` in the environment pipx gives its children."""
+    # Imported here: the tox plugin imports this module in every tox run, INDEXAUTH off too.
+    from . import _patch  # noqa: PLC0415
+
     # pipx.util._fix_subprocess_env is the one place pipx builds that environment.
     _patch.instrument(module, "_fix_subprocess_env", _keep_carrier)
 

@@ -46,8 +46,8 @@ from ._keyring import (
     KeyringImportSource,
     _needs_username,
 )
-from ._models import Credentials, Index, mark_untrusted
-from ._resolver import Resolver
+from ._models import Credentials, Index, format_rfc3339, mark_untrusted
+from ._resolver import URL_TOKEN_SOURCE, Resolver
 from ._sources import GivenSource, Target
 from ._store import Store, StoreError, service_key
 from ._urllib import UnreachableError
@@ -354,10 +354,14 @@ def _prompt(ask: Callable[[], str]) -> str:
         raise CliError("interrupted; nothing was stored", code="interrupted") from None
 
 
+_MAX_SECRET = 64 * 1024  # characters; the longest real tokens are a few KiB
+
+
 def _read_secret(args: argparse.Namespace, username: str) -> str:
     if args.password_stdin or args.token_stdin:
         try:
-            data = sys.stdin.read()
+            # Bounded: `yes | indexauth login ...` must end, not fill memory.
+            data = sys.stdin.read(_MAX_SECRET + 1)
             data.encode("utf-8")  # undecodable bytes arrive as lone surrogates
         except (UnicodeDecodeError, UnicodeEncodeError):
             raise CliError(
@@ -365,6 +369,13 @@ def _read_secret(args: argparse.Namespace, username: str) -> str:
                 hint="pipe the secret as UTF-8 text",
                 code="usage",
             ) from None
+        if len(data) > _MAX_SECRET:
+            raise CliError(
+                f"stdin is longer than {_MAX_SECRET // 1024} KiB: not a password or token; "
+                "nothing was stored",
+                hint="pipe only the secret, for example `printf %s \"$TOKEN\" | indexauth login ...`",
+                code="usage",
+            )
         secret = data[:-1] if data.endswith("\n") else data
         secret = secret[:-1] if secret.endswith("\r") else secret
         what = "token" if args.token_stdin else "password"
@@ -605,6 +616,19 @@ def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
     )
 
 
+def _printed_secret(creds: Credentials) -> str:
+    """What `token` prints: the password or token; for a credential helper's headers, a Bearer
+    token itself, else each header as `Name: value` (what is sent, as `curl -H` takes it)."""
+    if not creds.from_helper:
+        return creds.password or ""
+    headers = creds.headers()
+    if len(headers) == 1 and headers[0][0].lower() == "authorization":
+        scheme, _, value = headers[0][1].partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return value
+    return "\n".join(f"{name}: {value}" for name, value in headers)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     """Print the password or token indexauth would send for an index."""
     url = _url_arg(args.url)
@@ -620,7 +644,9 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
     result = auth.resolver.lookup(target)
     if result.complete and result.credentials is not None:
-        print(result.credentials.password)
+        creds = result.credentials
+        # A lone user part of the URL is sent as the token itself: that is the secret.
+        print(creds.username if result.source == URL_TOKEN_SOURCE else _printed_secret(creds))
         return 0
     tried = [str(a) for a in result.attempts]
     if result.failures:
@@ -658,6 +684,45 @@ def _classify_error(error: IndexAuthError) -> str:
     return "source-failed"
 
 
+def _program_rows(program: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if program is None:
+        return []
+    text = f"{program['kind']} `{program['program']}`"
+    if program["ran"]:
+        text += f": ran in {program['seconds']:.2f} s, " + (
+            f"expires {program['expires']}" if program["expires"] else "no expiry (kept for the process)"
+        )
+        if program["refreshed"]:
+            text += ", refreshed"
+    else:
+        text += ": did not give credentials"
+    return [("program", text)]
+
+
+def _program_label(index: Index) -> str | None:
+    """`password command `aws``: the program an index runs, by its first word only."""
+    program = index.program
+    return f"{program[0]} `{program[1][0]}`" if program is not None else None
+
+
+def _program_json(index: Index, creds: Credentials | None) -> dict[str, Any] | None:
+    """The index's password command or credential helper, and its last run: never its output."""
+    program = index.program
+    if program is None:
+        return None
+    kind, argv = program
+    report: dict[str, Any] = {"kind": kind, "program": argv[0], "ran": False}
+    run = creds.run if creds is not None else None
+    if run is not None:
+        report.update(
+            ran=True,
+            seconds=round(run.seconds, 3),
+            expires=format_rfc3339(run.expires) if run.expires is not None else None,
+            refreshed=run.refreshed,
+        )
+    return report
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Show every step of the lookup for a URL, then make one live request and classify it."""
     url = _url_arg(args.url)
@@ -684,6 +749,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         detail = f"{redact(url)} is unreachable: {exc.reason}"
     else:
         sent = [{"authorization": scheme, "status": status} for scheme, status in exchange.sent]
+        for item, extra in zip(sent, exchange.extra, strict=True):
+            if extra:
+                item["headers"] = extra  # a helper's header names; their values are secrets
         error = outcome_.error
         last = sent[-1]["status"] if sent else None
         if error is not None:
@@ -729,6 +797,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
         if result.complete and result.credentials is not None
         else None,
+        # The last run: a refresh during the live request replaced the first lookup's.
+        "program": _program_json(index, (auth.resolver.peek(target) or result).credentials),
         "requests": sent,
         "outcome": outcome,
         "detail": detail,
@@ -766,6 +836,7 @@ def _print_check(report: dict[str, Any], target: Target) -> None:
                 ("keyring", f"{report['keyring']['provider']} ({report['keyring']['backend']})"),
                 ("services", ", ".join(repr(s) for s in target.service_names)),
                 ("store", report["store"]),
+                *_program_rows(report["program"]),
             ]
         )
     )
@@ -872,6 +943,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "name": item.index.name,
                 "url": item.index.ref.url,
                 "policy": item.index.authenticate,
+                "auth": item.index.auth,
+                "program": _program_label(item.index),
                 "origin": item.origin,
                 "integrations": _integrations.for_index(item.index, uv_entries, kr_backend),
             }
@@ -896,7 +969,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     _out("indexes:")
     if indexes:
         index_rows = [
-            (repr(i["name"]) if i["name"] else "-", i["url"], i["policy"], i["origin"])
+            (
+                repr(i["name"]) if i["name"] else "-",
+                i["url"],
+                ", ".join(
+                    [i["policy"], *([i["program"]] if i["program"] else []),
+                     *(["bearer"] if i["auth"] == "bearer" else [])]
+                ),
+                i["origin"],
+            )
             for i in report["indexes"]
         ]
         _out(_table(index_rows, indent="  "))
@@ -993,6 +1074,9 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(message, hint=f"run `{self.prog} --help`", code="usage")
 
 
+_MAX_SECONDS = 86400.0  # a day; sockets and thread joins refuse much larger values
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -1000,6 +1084,10 @@ def _positive_seconds(text: str) -> float:
         value = 0.0
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    if not value <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds at most {_MAX_SECONDS:g}, got {text!r}"
+        )
     return value
 
 

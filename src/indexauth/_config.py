@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from ._exceptions import ConfigurationError
 from ._flow import Authenticator
 from ._keyring import DEFAULT_TIMEOUT, keyring_source
 from ._models import Index
+from ._programs import ProgramSource
 from ._resolver import Resolver
 from ._sources import EnvSource, IndexUrlSource, NetrcSource, Source
 from ._store import StoreSource
@@ -42,15 +44,26 @@ def build_authenticator(
     netrc: bool = True,
     store: bool = True,
     authenticator: Authenticator | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Authenticator:
-    """The `Authenticator` for a driver's options, or *authenticator* itself when given."""
+    """The `Authenticator` for a driver's options, or *authenticator* itself when given.
+
+    The chain: index URL, environment, password command, credential helper,
+    store, netrc, keyring. Programs run under *keyring_timeout*; *clock* (seconds
+    since the epoch) decides when their results expire.
+    """
     if authenticator is not None:
         if not isinstance(authenticator, Authenticator):
             raise ConfigurationError(
                 f"authenticator= expects an indexauth Authenticator, got {type(authenticator).__name__}"
             )
         return authenticator
-    sources: list[Source] = [IndexUrlSource(), EnvSource()]
+    sources: list[Source] = [
+        IndexUrlSource(),
+        EnvSource(),
+        ProgramSource("password command", timeout=keyring_timeout, clock=clock),
+        ProgramSource("credential helper", timeout=keyring_timeout, clock=clock),
+    ]
     if store:
         # uv's store is read right after indexauth's own: one `store=` switch for both.
         sources += [StoreSource(), UvStoreSource()]
@@ -59,4 +72,4 @@ def build_authenticator(
     keyring = keyring_source(keyring_provider, timeout=keyring_timeout)
     if keyring is not None:
         sources.append(keyring)
-    return Authenticator(coerce_indexes(indexes), Resolver(sources))
+    return Authenticator(coerce_indexes(indexes), Resolver(sources, clock=clock))

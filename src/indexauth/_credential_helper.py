@@ -6,7 +6,8 @@ the helper prints `{"headers": {"Authorization": ["Basic ..."]}}`, or
 `{"headers": {}}` when it has nothing for that URI (the tool then goes on
 without credentials). The URI is matched to a configured index as every other
 indexauth lookup is (longest root); an unconfigured URI is looked up as an
-index at that URL, as `indexauth token URI` does. A username in the URI is
+index at that URL, as `indexauth check URI` does: not one you configured, so netrc's
+`default` entry and netrc over plain http are not used for it. A username in the URI is
 honoured; a password in it is ignored (never echoed back, never used).
 
 Bad input is one line on stderr and exit code 2, never a traceback. When
@@ -76,7 +77,17 @@ def answer(uri: str, username: str | None, *, keyring_provider: str, timeout: fl
     result = auth.resolver.lookup(target)
     if not result.complete or result.credentials is None:
         return {"headers": {}}
-    return {"headers": {"Authorization": [result.credentials.authorization()]}}
+    # Every header, as indexauth would send it (a configured helper may answer with another
+    # header than Authorization), and its expiry, so the tool does not cache it for longer.
+    headers: dict[str, list[str]] = {}
+    for name, value in result.credentials.headers():
+        headers.setdefault(name, []).append(value)
+    reply: dict[str, Any] = {"headers": headers}
+    if result.credentials.expires is not None:
+        from ._models import format_rfc3339  # noqa: PLC0415
+
+        reply["expires"] = format_rfc3339(result.credentials.expires)
+    return reply
 
 
 def configured() -> tuple[Index, ...]:
@@ -97,7 +108,7 @@ def index_for(uri: str, known: Sequence[Index] | None = None) -> Index:
     index, so files under its root are covered), else an index at *uri* itself, as
     `indexauth token URI` would take it."""
     from ._flow import Authenticator  # noqa: PLC0415
-    from ._models import Index  # noqa: PLC0415
+    from ._models import Index, mark_untrusted  # noqa: PLC0415
     from ._resolver import Resolver  # noqa: PLC0415
     from ._store import Store, StoreError  # noqa: PLC0415
 
@@ -110,7 +121,9 @@ def index_for(uri: str, known: Sequence[Index] | None = None) -> Index:
         target = Authenticator(candidates, Resolver(())).match(uri)
         if target is not None and target.index is not None:
             return target.index
-    return Index(uri)
+    # Bazel asks about every URL it downloads, and any program may ask keyring about any
+    # URL: such an index is not yours, so netrc's `default` entry and plain-http rules hold.
+    return mark_untrusted(Index(uri), "a URL a tool asked about (not configured)")
 
 
 def run(command: str, keyring_provider: str, timeout: float) -> int:

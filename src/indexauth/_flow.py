@@ -3,8 +3,9 @@
 `Authenticator.flow()` is a generator. It yields effects and receives their
 results:
 
-- `Send(action, authorization)`: send the request (`action` says whether to keep,
-  strip or set `Authorization`); the driver answers with the status code, or
+- `Send(action, headers)`: send the request (`action` says whether to keep its
+  headers, strip `Authorization`, or set `headers`: `Authorization`, or the
+  headers a credential helper gave); the driver answers with the status code, or
   for 401, 403 and 404 with a `Reply` that carries the `WWW-Authenticate`
   header too (see `_driver.reply`). A second `Send` is the authenticated
   retry: the driver drains and closes the previous response and rewinds the
@@ -63,15 +64,24 @@ PIP_URL_SOURCE = "the URL given to pip (its user:password@ part)"
 
 
 class Send(NamedTuple):
-    """Send the request. *action*: keep its headers, strip `Authorization`, or set it."""
+    """Send the request. *action*: keep its headers, strip `Authorization`, or set *headers*.
+
+    Every header in *headers* is a secret; the repr shows their names only.
+    """
 
     # A named tuple, not a frozen dataclass: one is made per request, at half the cost.
     action: Literal["keep", "strip", "set"]
-    authorization: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
     retry: bool = False
 
+    @property
+    def authorization(self) -> str | None:
+        """The `Authorization` value among *headers*, if any."""
+        return next((v for n, v in self.headers if n.lower() == "authorization"), None)
+
     def __repr__(self) -> str:
-        return f"Send(action={self.action!r}, retry={self.retry})"
+        names = [name for name, _value in self.headers]
+        return f"Send(action={self.action!r}, headers={names!r}, retry={self.retry})"
 
 
 _KEEP, _STRIP = Send("keep"), Send("strip")
@@ -211,7 +221,7 @@ class Authenticator:
                 return target
         return Target(None, realm)
 
-    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:
+    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:  # noqa: PLR0915 - one decision table, read top to bottom
         """Decide, step by step, how *url* is sent; see the module docstring."""
         target = self.match(url)
         if target is None:
@@ -230,9 +240,14 @@ class Authenticator:
 
         known = self.resolver.known(target)
         attempts: tuple[Attempt, ...] = ()
-        # A user part in the index URL asks for credentials from the first request, as in pip.
-        if known is None and (policy == "always" or (index is not None and index.lone_user)):
-            result = yield Lookup(target)
+        # A user part in the index URL asks for credentials from the first request, as in
+        # pip; credentials that expired are renewed before sending, not after a challenge.
+        if known is None and (
+            policy == "always"
+            or (index is not None and index.lone_user)
+            or self.resolver.renewing(target)
+        ):
+            result = yield Lookup(target.asked_by(url))
             assert isinstance(result, LookupResult)  # noqa: S101
             if not result.complete or result.credentials is None or result.source is None:
                 return Outcome(self._not_found(url, target, policy, result, None), True)
@@ -245,7 +260,13 @@ class Authenticator:
             # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
-            status, challenge = _answer((yield Send("set", creds.authorization())))
+            status, challenge = _answer((yield Send("set", creds.headers())))
+            if status in (401, 403) and creds.refreshable:
+                return (
+                    yield from self._refresh(
+                        status, challenge, url, target, policy, creds, source, attempts, replayable
+                    )
+                )
             return self._judge(status, challenge, url, target, policy, creds, source, attempts)
 
         status, challenge = _answer((yield _KEEP))
@@ -255,7 +276,7 @@ class Authenticator:
         if schemes is not None and not schemes & _ANSWERED:
             _step_aside(url, status, schemes)
             return _OK
-        result = yield Lookup(target)
+        result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
         found = result.credentials
         if schemes is not None and found is not None and not _may_answer(schemes, found):
@@ -282,30 +303,87 @@ class Authenticator:
                 self.diagnose(error)
             return Outcome(error, False)
         if not replayable:
-            return Outcome(
-                UnreplayableRequestError(
-                    f"{redact(url)} answered {status} and asks for credentials, but the request body "
-                    "was a stream that cannot be sent a second time; nothing was retried",
-                    url=url,
-                    index=index.ref if index else None,
-                    policy=policy,
-                    attempts=result.attempts,
-                    hint=unreplayable_hint(target),
-                    status=status,
-                ),
-                True,
+            return Outcome(self._unreplayable(url, target, policy, result, status), True)
+        creds = result.credentials
+        status, challenge = _answer((yield Send("set", creds.headers(), retry=True)))
+        if status in (401, 403) and creds.refreshable:
+            return (
+                yield from self._refresh(
+                    status,
+                    challenge,
+                    url,
+                    target,
+                    policy,
+                    creds,
+                    result.source,
+                    result.attempts,
+                    replayable,
+                )
             )
-        retry = Send("set", result.credentials.authorization(), retry=True)
-        status, challenge = _answer((yield retry))
         return self._judge(
-            status,
+            status, challenge, url, target, policy, creds, result.source, result.attempts
+        )
+
+    def _refresh(
+        self,
+        status: int,
+        challenge: str | None,
+        url: str,
+        target: Target,
+        policy: str,
+        creds: Credentials,
+        source: str,
+        attempts: tuple[Attempt, ...],
+        replayable: bool,
+    ) -> Flow:
+        """*creds* from a program were refused: run it again once, and retry once."""
+        # A password command or a credential helper may have handed out a token that
+        # expired or was revoked early. The refused one is remembered as refused.
+        outcome = self._judge(status, challenge, url, target, policy, creds, source, attempts)
+        if not replayable or not outcome.raise_error:
+            return outcome
+        result = yield Lookup(target.asked_by(url))
+        assert isinstance(result, LookupResult)  # noqa: S101
+        if not result.complete or result.credentials is None or result.source is None:
+            return Outcome(self._not_found(url, target, policy, result, status), True)
+        fresh = result.credentials
+        if self.resolver.refused(target, fresh) is not None:
+            # The program gave a refused token again: sending it again cannot help.
+            error = self._refused(
+                status,
+                url,
+                target,
+                policy,
+                f"{result.source}, run again for fresh credentials, which were the refused ones",
+                result.attempts,
+            )
+            return Outcome(error, True)
+        answer, challenge = _answer((yield Send("set", fresh.headers(), retry=True)))
+        return self._judge(
+            answer,
             challenge,
             url,
             target,
             policy,
-            result.credentials,
+            fresh,
             result.source,
             result.attempts,
+            refreshed=True,
+        )
+
+    def _unreplayable(
+        self, url: str, target: Target, policy: str, result: LookupResult, status: int
+    ) -> IndexAuthError:
+        index = target.index
+        return UnreplayableRequestError(
+            f"{redact(url)} answered {status} and asks for credentials, but the request body "
+            "was a stream that cannot be sent a second time; nothing was retried",
+            url=url,
+            index=index.ref if index else None,
+            policy=policy,
+            attempts=result.attempts,
+            hint=unreplayable_hint(target),
+            status=status,
         )
 
     def _judge(
@@ -318,11 +396,15 @@ class Authenticator:
         creds: Credentials | None,
         source: str,
         attempts: tuple[Attempt, ...],
+        *,
+        refreshed: bool = False,
     ) -> Outcome:
         if status in (401, 403):
             if source.startswith("index URL") and self.request_source != REQUEST_SOURCE:
                 # Inside pip the index URL is the one given to pip: name it as pip users know it.
                 source = self.request_source
+            if refreshed:
+                source += ", run again for fresh credentials, which were refused too"
             error = self._refused(status, url, target, policy, source, attempts)
             if creds is not None:
                 refusal = Refusal(status, redact(url), source, type(error))
@@ -514,7 +596,9 @@ def _may_answer(schemes: frozenset[str] | None, creds: Credentials) -> bool:
     """Whether *creds* answer a challenge offering *schemes* (`None`: no header, any will do)."""
     if schemes is None:
         return True
-    return bool(schemes & _ANSWERED) if creds.is_bearer else "basic" in schemes
+    if creds.is_bearer or creds.from_helper:
+        return bool(schemes & _ANSWERED)
+    return "basic" in schemes
 
 
 def _step_aside(url: str, status: int, schemes: frozenset[str]) -> None:

@@ -490,10 +490,9 @@ def _prepared(request: Any, effect: Send) -> Any:
     if effect.action == "keep":
         return request
     headers = request.headers.copy()
-    if effect.action == "set" and effect.authorization is not None:
-        headers["Authorization"] = effect.authorization  # replaces any the caller set
-    else:
-        headers.pop("Authorization", None)
+    headers.pop("Authorization", None)
+    for name, value in effect.headers:
+        headers[name] = value  # replaces any the caller set
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
     prepared = shallow_copy(request)

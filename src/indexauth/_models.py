@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import re
+import shlex
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, get_args
 from urllib.parse import unquote
 
@@ -21,10 +24,26 @@ from ._urls import (
     username_may_be_token,
 )
 
-__all__ = ["Credentials", "Index", "IndexRef", "Policy", "env_name", "mark_untrusted"]
+__all__ = [
+    "AuthScheme",
+    "Credentials",
+    "Index",
+    "IndexRef",
+    "Policy",
+    "ProgramRun",
+    "env_name",
+    "format_rfc3339",
+    "mark_untrusted",
+    "parse_argv",
+]
 
 Policy = Literal["auto", "always", "never"]
 POLICIES: tuple[str, ...] = get_args(Policy)
+AuthScheme = Literal["basic", "bearer"]
+AUTH_SCHEMES: tuple[str, ...] = get_args(AuthScheme)
+# An HTTP header name (RFC 9110 token) and a value with no line break or NUL.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE_BAD = re.compile(r"[\r\n\x00]")
 
 # uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs).
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -40,6 +59,46 @@ def env_name(name: str) -> str:
     return "".join(c.upper() if c.isascii() and c.isalnum() else "_" for c in name)
 
 
+class ProgramRun(NamedTuple):
+    """One run of a password command or credential helper: what ran, how long, until when.
+
+    *program* is the first word of the command line only: the rest may hold a
+    secret. Times are seconds since the epoch; *run* counts the runs for that
+    index in this process, so a value above 1 means the result was refreshed.
+    """
+
+    kind: str  # "password command" or "credential helper"
+    program: str
+    seconds: float
+    issued: float
+    expires: float | None
+    run: int = 1
+
+    @property
+    def refreshed(self) -> bool:
+        """Whether an earlier result for the same index was replaced by this one."""
+        return self.run > 1
+
+    def describe(self) -> str:
+        """`ran in 0.41 s, expires 2026-11-30T12:00:00Z`, for messages."""
+        text = f"ran in {self.seconds:.2f} s"
+        if self.expires is not None:
+            text += f", expires {format_rfc3339(self.expires)}"
+        if self.refreshed:
+            text += f", refreshed (run {self.run})"
+        return text
+
+
+def format_rfc3339(timestamp: float) -> str:
+    """*timestamp* (seconds since the epoch) as RFC 3339 in UTC, to the second.
+
+    >>> format_rfc3339(0)
+    '1970-01-01T00:00:00Z'
+    """
+    moment = datetime.datetime.fromtimestamp(int(timestamp), tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Credentials:
     """A username and password (or a bearer token) whose repr never shows the secret.
 
@@ -53,12 +112,14 @@ class Credentials:
     Credentials(username='****', password='****')
     """
 
-    __slots__ = ("_header", "_password", "_token", "username")
+    __slots__ = ("_header", "_headers", "_password", "_run", "_token", "username")
 
     username: str
     _password: str | None
     _token: str | None
     _header: str | None
+    _headers: tuple[tuple[str, str], ...]
+    _run: ProgramRun | None
 
     def __init__(self, username: str, password: str | None) -> None:
         _refuse_line_breaks(username, "username")
@@ -68,6 +129,8 @@ class Credentials:
         object.__setattr__(self, "_password", password)
         object.__setattr__(self, "_token", None)
         object.__setattr__(self, "_header", None)
+        object.__setattr__(self, "_headers", ())
+        object.__setattr__(self, "_run", None)
 
     @classmethod
     def bearer(cls, token: str) -> Credentials:
@@ -78,18 +141,90 @@ class Credentials:
         object.__setattr__(creds, "_header", None)
         return creds
 
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Credentials:
+        """Credentials that are whole headers, sent as given (what a credential helper returns).
+
+        Every one of them is a secret, like `Authorization`; names are checked
+        as HTTP header names and values may not hold a line break.
+        """
+        pairs: list[tuple[str, str]] = []
+        for name, value in headers.items():
+            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+                raise ConfigurationError(f"{name!r} is not a valid HTTP header name")
+            if not isinstance(value, str) or _HEADER_VALUE_BAD.search(value):
+                raise ConfigurationError(
+                    f"the value of header {name!r} is not a single line of text",
+                    hint="a header value may not contain a line break (CR or LF) or NUL",
+                )
+            pairs.append((name, value))
+        if not pairs:
+            raise ConfigurationError("credentials made of headers need at least one header")
+        creds = cls("", None)
+        object.__setattr__(creds, "_headers", tuple(pairs))
+        return creds
+
+    def made_by(self, run: ProgramRun) -> Credentials:
+        """A copy that says which program run made it, and until when it is good."""
+        copy = Credentials.__new__(Credentials)
+        for slot in Credentials.__slots__:
+            object.__setattr__(copy, slot, getattr(self, slot))
+        object.__setattr__(copy, "_run", run)
+        return copy
+
+    def as_bearer(self) -> Credentials:
+        """The same secret sent as `Authorization: Bearer <password>` (for `auth="bearer"`)."""
+        if self._token is not None or self._headers or self._password is None:
+            return self
+        copy = Credentials.bearer(self._password)
+        object.__setattr__(copy, "_run", self._run)
+        return copy
+
+    @property
+    def run(self) -> ProgramRun | None:
+        """The password command or credential helper run that made these, or `None`."""
+        return self._run
+
+    @property
+    def expires(self) -> float | None:
+        """When these stop working (seconds since the epoch), if the program that made them said."""
+        return self._run.expires if self._run is not None else None
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether running the program again may give other credentials (commands, helpers)."""
+        return self._run is not None
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Credentials are immutable")
 
     @property
     def password(self) -> str | None:
-        """The password, or `None` when only a username is known."""
+        """The password, or `None` when only a username (or only headers) is known."""
         return self._password if self._token is None else self._token
 
     @property
     def complete(self) -> bool:
-        """Whether these can be sent: a password (even empty) or a token."""
-        return self._password is not None or self._token is not None
+        """Whether these can be sent: a password (even empty), a token or headers."""
+        return self._password is not None or self._token is not None or bool(self._headers)
+
+    @property
+    def from_helper(self) -> bool:
+        """Whether these are whole headers from a credential helper."""
+        return bool(self._headers)
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        """The names of the headers these are sent as (never their values)."""
+        if self._headers:
+            return tuple(name for name, _value in self._headers)
+        return ("Authorization",)
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Every header to set on a request: `Authorization`, or a helper's headers as given."""
+        if self._headers:
+            return self._headers
+        return (("Authorization", self.authorization()),)
 
     @property
     def may_be_token(self) -> bool:
@@ -104,6 +239,10 @@ class Credentials:
     def authorization(self) -> str:
         """The `Authorization` header value; Basic is UTF-8 encoded."""
         header: str | None = self._header
+        if header is None and self._headers:
+            found = [v for n, v in self._headers if n.lower() == "authorization"]
+            header = found[0] if found else ""
+            object.__setattr__(self, "_header", header)
         if header is None:
             if self._token is not None:
                 header = f"Bearer {self._token}"
@@ -116,16 +255,20 @@ class Credentials:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Credentials):
             return NotImplemented
-        return (self.username, self._password, self._token) == (
+        return (self.username, self._password, self._token, self._headers) == (
             other.username,
             other._password,
             other._token,
+            other._headers,
         )
 
     def __hash__(self) -> int:
-        return hash((self.username, self._password, self._token))
+        return hash((self.username, self._password, self._token, self._headers))
 
     def __repr__(self) -> str:
+        if self._headers:
+            shown = ", ".join(f"{name!r}: '****'" for name, _value in self._headers)
+            return f"Credentials.from_headers({{{shown}}})"
         if self._token is not None:
             return "Credentials.bearer('****')"
         shown = "None" if self._password is None else "'****'"
@@ -169,6 +312,13 @@ class Index:
     name such as `__token__`, and the flow looks up a password for it, or
     sends it as a token with an empty password, as pip does.
 
+    *password_command* is a program (a list of words, or one string split as a
+    shell splits it) whose trimmed output is the password; *credential_helper*
+    is a program speaking Bazel's credential-helper protocol. Either is run
+    without a shell when credentials are needed, and again when they expire or
+    are refused. *auth* `"bearer"` sends the secret the chain finds as
+    `Authorization: Bearer <secret>` instead of Basic.
+
     >>> Index("https://pkgs.example.com/simple/", name="internal")
     Index('https://pkgs.example.com/simple/', name='internal', authenticate='auto')
     """
@@ -177,8 +327,11 @@ class Index:
         "_shown_url",
         "_untrusted",
         "_url_credentials",
+        "auth",
         "authenticate",
+        "credential_helper",
         "name",
+        "password_command",
         "realm",
         "root",
         "url",
@@ -189,6 +342,9 @@ class Index:
     name: str | None
     authenticate: Policy
     username: str | None
+    password_command: tuple[str, ...] | None
+    credential_helper: tuple[str, ...] | None
+    auth: AuthScheme
     realm: Realm
     root: str
     _url_credentials: Credentials | None
@@ -202,6 +358,9 @@ class Index:
         name: str | None = None,
         authenticate: Policy | str = "auto",
         username: str | None = None,
+        password_command: Sequence[str] | str | None = None,
+        credential_helper: Sequence[str] | str | None = None,
+        auth: AuthScheme | str = "basic",
     ) -> None:
         try:
             parts = split_url(url)
@@ -223,7 +382,17 @@ class Index:
             )
         if username is not None:
             _refuse_line_breaks(username, "username")
+        command = parse_argv(password_command, "password_command")
+        helper = parse_argv(credential_helper, "credential_helper")
+        if command is not None and helper is not None:
+            raise ConfigurationError(
+                f"index {redact(url)} has both a password command and a credential helper",
+                hint="keep one: password_command gives a password, credential_helper whole headers",
+            )
         set_ = object.__setattr__
+        set_(self, "password_command", command)
+        set_(self, "credential_helper", helper)
+        set_(self, "auth", _check_auth(auth, url))
         set_(self, "url", strip_userinfo(url.strip()))
         set_(self, "_shown_url", redact(url.strip()))
         set_(self, "name", name)
@@ -244,11 +413,34 @@ class Index:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
 
-    def replace(self, *, authenticate: Policy | str | None = None, username: str | None = None) -> Index:
-        """A copy with another policy or username; credentials in the URL come along."""
+    def replace(
+        self,
+        *,
+        authenticate: Policy | str | None = None,
+        username: str | None = None,
+        password_command: Sequence[str] | str | None = None,
+        credential_helper: Sequence[str] | str | None = None,
+        auth: AuthScheme | str | None = None,
+    ) -> Index:
+        """A copy with another policy, username, program or scheme; URL credentials come along.
+
+        A new *password_command* replaces a credential helper and the other way round.
+        """
         copy = Index.__new__(Index)
         for slot in Index.__slots__:
             object.__setattr__(copy, slot, getattr(self, slot))
+        command = parse_argv(password_command, "password_command")
+        helper = parse_argv(credential_helper, "credential_helper")
+        if command is not None and helper is not None:
+            raise ConfigurationError(
+                f"index {self.ref.url} has both a password command and a credential helper",
+                hint="keep one: password_command gives a password, credential_helper whole headers",
+            )
+        if command is not None or helper is not None:
+            object.__setattr__(copy, "password_command", command)
+            object.__setattr__(copy, "credential_helper", helper)
+        if auth is not None:
+            object.__setattr__(copy, "auth", _check_auth(auth, self.url))
         if authenticate is not None:
             if authenticate not in POLICIES:
                 raise ConfigurationError(
@@ -260,6 +452,15 @@ class Index:
             _refuse_line_breaks(username, "username")
             object.__setattr__(copy, "username", username)
         return copy
+
+    @property
+    def program(self) -> tuple[str, tuple[str, ...]] | None:
+        """`("password command", argv)` or `("credential helper", argv)`, if either is set."""
+        if self.password_command is not None:
+            return ("password command", self.password_command)
+        if self.credential_helper is not None:
+            return ("credential helper", self.credential_helper)
+        return None
 
     @property
     def ref(self) -> IndexRef:
@@ -274,6 +475,12 @@ class Index:
         extra = f", name={self.name!r}" if self.name else ""
         if self.username:
             extra += f", username={self.username!r}"
+        program = self.program
+        if program is not None:
+            # Only the first word: the rest of a command line may hold a secret.
+            extra += f", {program[0].replace(' ', '_')}=[{program[1][0]!r}, ...]"
+        if self.auth != "basic":
+            extra += f", auth={self.auth!r}"
         return f"Index({redact(self.url)!r}{extra}, authenticate={self.authenticate!r})"
 
     def __eq__(self, other: object) -> bool:
@@ -285,7 +492,16 @@ class Index:
         return hash(self._key())
 
     def _key(self) -> tuple[object, ...]:
-        return (self.url, self.name, self.authenticate, self.username, self._url_credentials)
+        return (
+            self.url,
+            self.name,
+            self.authenticate,
+            self.username,
+            self._url_credentials,
+            self.password_command,
+            self.credential_helper,
+            self.auth,
+        )
 
     @property
     def lone_user(self) -> bool:
@@ -307,7 +523,16 @@ class Index:
         # Userinfo credentials are not pickled; the rest of the index is.
         return (
             _rebuild_index,
-            (self.url, self.name, self.authenticate, self.username, self._untrusted),
+            (
+                self.url,
+                self.name,
+                self.authenticate,
+                self.username,
+                self._untrusted,
+                self.password_command,
+                self.credential_helper,
+                self.auth,
+            ),
         )
 
 
@@ -328,5 +553,62 @@ def _rebuild_index(
     authenticate: str,
     username: str | None,
     untrusted: str | None = None,
+    password_command: tuple[str, ...] | None = None,
+    credential_helper: tuple[str, ...] | None = None,
+    auth: str = "basic",
 ) -> Index:
-    return mark_untrusted(Index(url, name=name, authenticate=authenticate, username=username), untrusted)
+    index = Index(
+        url,
+        name=name,
+        authenticate=authenticate,
+        username=username,
+        password_command=password_command,
+        credential_helper=credential_helper,
+        auth=auth,
+    )
+    return mark_untrusted(index, untrusted)
+
+
+def parse_argv(value: object, what: str) -> tuple[str, ...] | None:
+    """*value* as a command line: a list of words, or one string split as a shell splits it.
+
+    No shell ever runs it; the split only lets you write it on one line.
+
+    >>> parse_argv("gcloud auth print-access-token --account 'a b'", "password_command")
+    ('gcloud', 'auth', 'print-access-token', '--account', 'a b')
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{what} cannot be split into words: {exc}",
+                hint="close the quote, or give the command as a list of words",
+            ) from None
+    elif isinstance(value, Sequence) and all(isinstance(word, str) for word in value):
+        words = list(value)
+    else:
+        raise ConfigurationError(
+            f"{what} must be a list of strings or one string, not {type(value).__name__}",
+            hint=f'for example {what}=["gcloud", "auth", "print-access-token"]',
+        )
+    if not words or not words[0].strip():
+        raise ConfigurationError(
+            f"{what} is empty", hint="give the program to run and its arguments"
+        )
+    if any("\x00" in word for word in words):
+        raise ConfigurationError(f"{what} contains a NUL character")
+    return tuple(words)
+
+
+def _check_auth(auth: object, url: str) -> AuthScheme:
+    value = auth.strip().lower() if isinstance(auth, str) else auth
+    if value == "basic":
+        return "basic"
+    if value == "bearer":
+        return "bearer"
+    raise ConfigurationError(
+        f"invalid auth {auth!r} for index {redact(url)}", hint="use 'basic' (the default) or 'bearer'"
+    )

@@ -11,6 +11,12 @@ Rules, in one place:
 - One lookup per (index or realm) per process, however many threads ask at once;
   misses are remembered. Credentials the server accepted are sent up front on
   later requests under the index; credentials it rejected are dropped.
+- Credentials with an expiry (from a password command or a credential helper)
+  are good until `expires` less a margin: 60 s, or half their lifetime when
+  that is shorter. After that they are neither sent nor answered from the
+  cache, and the next lookup runs the program again (once, however many ask).
+- An index with `auth="bearer"` gets whatever secret the chain found as a
+  bearer token.
 - A user part in the index URL without a password may be a token (pip's
   `https://TOKEN@host/`): it is never shown, and when no source has a password
   for it, it is sent as a token with an empty password (`URL_TOKEN_SOURCE`).
@@ -29,8 +35,9 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._exceptions import Attempt, IndexAuthError
@@ -43,6 +50,17 @@ logger = logging.getLogger("indexauth")
 
 MEMO_SIZE = 1024  # keys are indexes and realms: a bound, not a working set
 URL_TOKEN_SOURCE = "the user part of the index URL, sent as a token with an empty password"  # noqa: S105 - a label
+EXPIRY_MARGIN = 60.0  # seconds before `expires` that a token is renewed
+
+
+def renew_at(creds: Credentials) -> float | None:
+    """When *creds* should be replaced: `expires` less the margin, or `None` (never)."""
+    run = creds.run
+    if run is None or run.expires is None:
+        return None
+    # A token that lives less than two margins is renewed half-way through its life
+    # instead of on every request.
+    return run.expires - min(EXPIRY_MARGIN, max(run.expires - run.issued, 0.0) / 2)
 
 
 # The key of the hashes that identify refused credentials: per process, so a hash
@@ -52,7 +70,7 @@ _FINGERPRINT_KEY = secrets.token_bytes(32)
 
 def fingerprint(creds: Credentials) -> str:
     """A keyed hash of what *creds* put on the wire: equal for the same credential only."""
-    wire = f"{creds.username}\0{creds.authorization()}".encode()
+    wire = "\0".join([creds.username, *(f"{n}: {v}" for n, v in creds.headers())]).encode()
     return hmac.new(_FINGERPRINT_KEY, wire, hashlib.sha256).hexdigest()
 
 
@@ -93,18 +111,31 @@ class _Slot:
 class Resolver:
     """Finds credentials for a target through *sources*, once per process."""
 
-    def __init__(self, sources: Sequence[Source]) -> None:
+    def __init__(self, sources: Sequence[Source], *, clock: Callable[[], float] = time.time) -> None:
         self.sources = tuple(sources)
+        self.clock = clock  # seconds since the epoch; tests pass their own to cross an expiry
         self.lookups = 0  # full lookups run; benchmarks and tests read it
         self._lock = threading.Lock()
         self._memo: OrderedDict[tuple[str, str], _Slot] = OrderedDict()
         self._seeds: dict[tuple[str, str], LookupResult] = {}
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
+        self._expired: set[tuple[str, str]] = set()
         self._refused: OrderedDict[tuple[tuple[str, str], str], Refusal] = OrderedDict()
         self._warned: set[str] = set()
 
+    def stale(self, creds: Credentials | None) -> bool:
+        """Whether *creds* have reached their renewal time (never, without an expiry)."""
+        if creds is None:
+            return False
+        when = renew_at(creds)
+        return when is not None and self.clock() >= when
+
+    def renewing(self, target: Target) -> bool:
+        """Whether *target* had accepted credentials that expired: look up before sending."""
+        return target.key in self._expired
+
     def __reduce__(self) -> tuple[object, ...]:
-        # A copy starts with an empty cache: no credential is ever pickled.
+        # A copy starts with an empty cache (no credential is ever pickled) and the real clock.
         return (type(self), (self.sources,))
 
     def known(self, target: Target) -> tuple[Credentials, str] | None:
@@ -114,7 +145,12 @@ class Resolver:
         key = target.key
         accepted = self._accepted.get(key)
         if accepted is not None:
-            return accepted
+            if accepted[0].run is None or not self.stale(accepted[0]):
+                return accepted
+            with self._lock:
+                if self._accepted.get(key) is accepted:
+                    del self._accepted[key]
+                    self._expired.add(key)
         seed = self._seeds.get(key)
         if seed is None:
             seed = self._run(target, eager_only=True)
@@ -135,13 +171,22 @@ class Resolver:
     def peek(self, target: Target) -> LookupResult | None:
         """The remembered result for *target*, without waiting or looking anything up."""
         slot = self._memo.get(target.key)
-        return slot.result if slot is not None and slot.done.is_set() else None
+        if slot is None or not slot.done.is_set() or slot.result is None:
+            return None
+        return None if self.stale(slot.result.credentials) else slot.result
 
     def lookup(self, target: Target) -> LookupResult:
         """The full chain for *target*, run at most once at a time per key; it blocks."""
         key = target.key
         with self._lock:
             slot = self._memo.get(key)
+            if (
+                slot is not None
+                and slot.done.is_set()
+                and slot.result is not None
+                and self.stale(slot.result.credentials)
+            ):
+                slot = None  # expired: the first caller runs the chain again, the rest wait
             owner = slot is None
             if slot is None:
                 slot = self._memo[key] = _Slot()
@@ -176,6 +221,7 @@ class Resolver:
             return  # the common case, on every request: nothing to write, no lock
         with self._lock:
             self._accepted[key] = (creds, source)
+            self._expired.discard(key)
 
     def rejected(self, target: Target, creds: Credentials, refusal: Refusal | None = None) -> None:
         """The server refused *creds*: forget them, so the next challenge looks again.
@@ -232,6 +278,8 @@ class Resolver:
             if found is None:
                 continue
             if found.complete:
+                if target.index is not None and target.index.auth == "bearer":
+                    found = found.as_bearer()
                 return LookupResult(
                     found, found.username, _describe(record.attempts[-1]), tuple(record.attempts)
                 )

@@ -59,15 +59,27 @@ __all__ = [
 logger = logging.getLogger("indexauth")
 
 ENV_PREFIX = "INDEXAUTH_INDEX_"
-_ENV_FIELDS = ("_URL", "_AUTHENTICATE", "_USERNAME")
+# Longest first where one ends another (`_AUTHENTICATE`, `_AUTH`).
+_ENV_FIELDS = (
+    "_URL",
+    "_AUTHENTICATE",
+    "_AUTH",
+    "_USERNAME",
+    "_PASSWORD_COMMAND",
+    "_CREDENTIAL_HELPER",
+)
+_PROGRAM_FIELDS = ("password_command", "credential_helper")
 # Keys of uv's index tables that indexauth accepts and ignores.
 _UV_KEYS = frozenset(
     {"default", "explicit", "format", "publish-url", "ignore-error-codes", "cache-control"}
 )
-_OWN_KEYS = frozenset({"name", "url", "authenticate", "username"})
+_OWN_KEYS = frozenset(
+    {"name", "url", "authenticate", "username", "auth", "password-command", "credential-helper"}
+)
 # Keys only a trusted layer may set: anything that chooses a command to run or
-# where a secret goes. A working-directory file that sets one is skipped.
-TRUSTED_ONLY_KEYS: frozenset[str] = frozenset()
+# where a secret goes. In a working-directory file they are ignored, with a
+# warning: cloning a repository must never run code.
+TRUSTED_ONLY_KEYS: frozenset[str] = frozenset({"password-command", "credential-helper"})
 
 Key = tuple[Realm, str]
 
@@ -133,7 +145,7 @@ def entries(
         _from_file(config_path(environ), explicit=bool(environ.get("INDEXAUTH_CONFIG"))),
     )
     merged = trusted + _untrusted_additions(trusted, _from_uv_project(directory, say), say)
-    return tuple(_override(entry, overrides) for entry in merged)
+    return tuple(_override(entry, overrides, say) for entry in merged)
 
 
 def _log_warning(message: str) -> None:
@@ -254,6 +266,12 @@ def _index(origin: str, url: object, **fields: object) -> Index:
             f"{origin}: invalid authenticate value {policy!r}",
             hint="use one of 'auto', 'always' or 'never'",
         )
+    for field in ("auth",):
+        if fields.get(field) is not None and not isinstance(fields[field], str):
+            raise ConfigurationError(
+                f"{origin}: {field} must be a string, got {fields[field]!r}",
+                hint="use auth = \"basic\" (the default) or auth = \"bearer\"",
+            )
     name, username = fields.get("name"), fields.get("username")
     if isinstance(username, str) and username.startswith("-"):
         raise ConfigurationError(
@@ -263,10 +281,32 @@ def _index(origin: str, url: object, **fields: object) -> Index:
         )
     assert name is None or isinstance(name, str)  # noqa: S101 - checked above
     assert username is None or isinstance(username, str)  # noqa: S101
+    auth = fields.get("auth") or "basic"
+    command, helper = fields.get("password_command"), fields.get("credential_helper")
     try:
-        return Index(url, name=name, authenticate=str(policy), username=username)
+        return Index(
+            url,
+            name=name,
+            authenticate=str(policy),
+            username=username,
+            auth=str(auth),
+            password_command=_argv(command),
+            credential_helper=_argv(helper),
+        )
     except ConfigurationError as exc:
         raise ConfigurationError(f"{origin}: {exc.summary}", hint=exc.hint) from None
+
+
+def _argv(value: object) -> list[str] | str | None:
+    """A command line from TOML or a variable: a string (split later) or a list of strings."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(word, str) for word in value):
+        return value
+    raise ConfigurationError(
+        f"a command must be a string or a list of strings, got {value!r}",
+        hint='for example password-command = ["aws", "codeartifact", "get-authorization-token"]',
+    )
 
 
 def _from_indexauth_env(
@@ -310,15 +350,35 @@ def _from_indexauth_env(
     return indexes, overrides
 
 
-def _override(entry: Entry, overrides: Mapping[str, Mapping[str, str]]) -> Entry:
+def _override(
+    entry: Entry, overrides: Mapping[str, Mapping[str, str]], warn: Warn = _log_warning
+) -> Entry:
     index = entry.index
     name = env_name(index.name) if index.name else None
     fields = overrides.get(name) if name else None
     if not fields:
         return entry
-    adjusted = index.replace(
-        authenticate=fields.get("authenticate"), username=fields.get("username")
-    )
+    if index.untrusted_origin is not None and any(f in fields for f in _PROGRAM_FIELDS):
+        # Your token must not go to a URL a cloned repository chose under your index's name.
+        given = [f"{ENV_PREFIX}{name}_{f.upper()}" for f in _PROGRAM_FIELDS if f in fields]
+        warn(
+            f"{', '.join(given)} not used for index {index.name!r}: that name is defined by "
+            f"{index.untrusted_origin}, a working-directory file, not by you"
+        )
+        fields = {k: v for k, v in fields.items() if k not in _PROGRAM_FIELDS}
+        if not fields:
+            return entry
+    try:
+        adjusted = index.replace(
+            authenticate=fields.get("authenticate"),
+            username=fields.get("username"),
+            auth=fields.get("auth"),
+            password_command=fields.get("password_command"),
+            credential_helper=fields.get("credential_helper"),
+        )
+    except ConfigurationError as exc:
+        by = ", ".join(f"{ENV_PREFIX}{name}_{field.upper()}" for field in sorted(fields))
+        raise ConfigurationError(f"{by}: {exc.summary}", hint=exc.hint) from None
     by = ", ".join(f"{ENV_PREFIX}{name}_{field.upper()}" for field in sorted(fields))
     return Entry(adjusted, f"{entry.origin}, adjusted by {by}")
 
@@ -349,11 +409,13 @@ def _from_uv_project(directory: Path, warn: Warn) -> list[Entry]:
         if not path.is_file():
             return []
         if path is uv_toml:
-            return _tables(uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", trusted=False)
+            return _tables(
+                uv_toml, _read_toml(uv_toml).get("index"), "[[index]]", trusted=False, warn=warn
+            )
         tool = _read_toml(path).get("tool", {})
         uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
         tables = uv.get("index") if isinstance(uv, dict) else None
-        return _tables(path, tables, "[[tool.uv.index]]", trusted=False)
+        return _tables(path, tables, "[[tool.uv.index]]", trusted=False, warn=warn)
     except (ConfigurationError, RecursionError, OSError) as exc:
         # A cloned repository's file must not take your own configuration down with it.
         reason = exc.render() if isinstance(exc, ConfigurationError) else f"{path}: {exc!r}"
@@ -378,7 +440,9 @@ def _from_file(path: Path, *, explicit: bool) -> list[Entry]:
     return _tables(path, data.get("index"), "[[index]]", trusted=True)
 
 
-def _tables(path: Path, tables: object, what: str, *, trusted: bool) -> list[Entry]:
+def _tables(
+    path: Path, tables: object, what: str, *, trusted: bool, warn: Warn | None = None
+) -> list[Entry]:
     if tables is None:
         return []
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -392,21 +456,24 @@ def _tables(path: Path, tables: object, what: str, *, trusted: bool) -> list[Ent
         unknown = sorted(set(table) - _UV_KEYS - _OWN_KEYS)
         refused = sorted(set(table) & TRUSTED_ONLY_KEYS)
         if refused and not trusted:
-            raise ConfigurationError(
-                f"{origin}: {refused[0]!r} can only be set in your own configuration",
-                hint=f"a working-directory file cannot set {refused[0]!r}: put the index in "
-                "your config.toml or INDEXAUTH_INDEX_<NAME>_* variables",
+            (warn or _log_warning)(
+                f"{origin}: {', '.join(repr(k) for k in refused)} ignored: a working-directory "
+                "file cannot choose a program to run (cloning a repository must not run code); "
+                "set it in your own config.toml or INDEXAUTH_INDEX_<NAME>_* variables"
             )
+            table = {k: v for k, v in table.items() if k not in TRUSTED_ONLY_KEYS}  # noqa: PLW2901
         if unknown:
             raise ConfigurationError(
                 f"{origin}: unknown key {unknown[0]!r}",
-                hint="the keys are name, url, authenticate and username",
+                hint="the keys are name, url, authenticate, username, auth, "
+                "password-command and credential-helper",
             )
         url = table.get("url")
         if not trusted and (table.get("format") == "flat" or _is_local(url)):
             # uv reads these from disk or as find-links pages: nothing for indexauth to do,
             # and refusing them would throw away every other index of the project.
-            logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, url)
+            shown = redact(url) if isinstance(url, str) else url  # debug logs reach `pip -vv` output
+            logger.debug("%s: skipped, a flat or local uv index (url = %r)", origin, shown)
             continue
         index = _index(
             origin,
@@ -414,6 +481,9 @@ def _tables(path: Path, tables: object, what: str, *, trusted: bool) -> list[Ent
             name=table.get("name"),
             authenticate=table.get("authenticate"),
             username=table.get("username"),
+            auth=table.get("auth"),
+            password_command=table.get("password-command"),
+            credential_helper=table.get("credential-helper"),
         )
         out.append(Entry(index, str(path)))
     return out

@@ -39,10 +39,19 @@ logger = logging.getLogger("indexauth")
 
 @dataclass(frozen=True)
 class Target:
-    """What a lookup is for: a configured index, or just a realm for an unconfigured URL."""
+    """What a lookup is for: a configured index, or just a realm for an unconfigured URL.
+
+    *url* is the request URL that asked for the lookup (a credential helper is
+    told it); matching leaves it empty, and the cache key never includes it.
+    """
 
     index: Index | None
     realm: Realm
+    url: str = ""
+
+    def asked_by(self, url: str) -> Target:
+        """This target, for a lookup that *url* asked for."""
+        return Target(self.index, self.realm, url)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from typing import IO
@@ -36,6 +37,8 @@ class Exchange:
 
     sent: list[tuple[str, int]] = field(default_factory=list)  # (scheme or "none", status)
     location: str | None = None
+    # Per send, the names (never the values) of headers other than Authorization: a helper's.
+    extra: list[list[str]] = field(default_factory=list)
 
 
 def get(authenticator: Authenticator, url: str, *, timeout: float) -> tuple[Outcome, Exchange]:
@@ -46,10 +49,15 @@ def get(authenticator: Authenticator, url: str, *, timeout: float) -> tuple[Outc
     exchange = Exchange()
 
     def send(effect: Send) -> int | Reply:
+        headers = effect.headers if effect.action == "set" else ()
+        answer, exchange.location = _send_one(url, headers, timeout)
         authorization = effect.authorization if effect.action == "set" else None
-        answer, exchange.location = _send_one(url, authorization, timeout)
         scheme = authorization.split(" ", 1)[0].lower() if authorization else "none"
+        extra = [name for name, _value in headers if name.lower() != "authorization"]
+        if extra and authorization is None:
+            scheme = "headers"
         exchange.sent.append((scheme, answer if isinstance(answer, int) else answer.status))
+        exchange.extra.append(extra)
         return answer
 
     flow = authenticator.flow(url, has_authorization=False, replayable=True)
@@ -71,12 +79,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _send_one(
-    url: str, authorization: str | None, timeout: float
+    url: str, headers: Sequence[tuple[str, str]], timeout: float
 ) -> tuple[int | Reply, str | None]:
-    """One GET; its status (with the challenge header for 401, 403, 404) and a redirect's Location."""
+    """One GET with *headers* (secrets, never sent on to a redirect); its status (with the
+    challenge header for 401, 403, 404) and a redirect's Location."""
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
-    if authorization is not None:
-        request.add_unredirected_header("Authorization", authorization)
+    for name, value in headers:
+        request.add_unredirected_header(name, value)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=timeout) as response:

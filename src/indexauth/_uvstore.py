@@ -107,6 +107,8 @@ def _parse(text: str, path: Path) -> list[UvEntry]:
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message names a line and column, never the text found there.
         raise UvStoreError(f"{path} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise UvStoreError(f"{path} nests arrays or tables too deeply") from None
     tables = data.get("credential", [])
     if not isinstance(tables, list):
         raise UvStoreError(f"{path}: `credential` must be an array of tables")
@@ -235,7 +237,7 @@ class UvStoreSource:
             record(self.name, str(path), username, found)
             return None
         creds = found.credentials()
-        shown = f"{path} service {found.service!r}"
+        shown = f"{path} service {redact(found.service)!r}"  # a hand-edited service may hold userinfo
         record(self.name, shown, found.username or username, "found")
         return creds
 
@@ -272,7 +274,7 @@ def best_match(entries: list[UvEntry], url: str, username: str | None) -> UvEntr
     if len({e.username for e in best}) > 1:
         names = ", ".join(sorted({repr(e.username) if e.username else "a bearer token" for e in best}))
         return (
-            f"several entries for {best[0].service!r} ({names}) and no username to choose; "
+            f"several entries for {redact(best[0].service)!r} ({names}) and no username to choose; "
             "give the index a username"
         )
     return best[0]
