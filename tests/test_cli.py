@@ -586,6 +586,26 @@ class TestLogin:
 class TestLogoutToken:
     """`indexauth logout` and `indexauth token`."""
 
+    def test_token_from_a_credential_helper(
+        self,
+        data: Path,
+        standin: Callable[[str], StandIn],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A helper's Bearer answer prints the token; another header prints `Name: value` (what
+        is sent, usable with `curl -H`). It printed `None` with exit 0."""
+        url = "https://art.example.com/api/pypi/simple/"
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_URL", url)
+        standin("bearhelper").tokens("tok-1").helper()
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "bearhelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "tok-1\n")
+        standin("arthelper").tokens("art-key-1").helper("X-JFrog-Art-Api", "{token}")
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "arthelper")
+        code, out, _ = run(["token", url, "--keyring-provider", "disabled"], capsys, monkeypatch)
+        assert (code, out) == (0, "X-JFrog-Art-Api: art-key-1\n")
+
     def test_token_prints_the_secret_and_logout_removes_it(
         self, data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -8,12 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import BIN
+from conftest import BIN, StandIn
 from index_server import IndexServer
 from indexauth._cli import main
 from indexauth._store import Store
@@ -185,6 +186,26 @@ class TestWhatIsAnswered:
             assert ask(other, monkeypatch, capsys) == {"headers": {}}, other
         assert ask("https://net.example.com/x.tar.gz", monkeypatch, capsys) == basic("n", "pw-netrc")
         assert ask("https://corp.example.com/simple/demo/", monkeypatch, capsys) == basic("d", "pw-default")
+
+    def test_a_configured_helper_answer_is_passed_on_whole(
+        self, data: Path, standin: Callable[[str], StandIn], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """An index whose own credential helper answers with another header (Artifactory's
+        X-JFrog-Art-Api) and an expiry: Bazel gets that header and that expiry, not an empty
+        Authorization (which it would send, and which the server refuses)."""
+        standin("arthelper").tokens("art-key-1").helper(
+            "X-JFrog-Art-Api", "{token}", expires="2099-01-01T00:00:00Z"
+        )
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_URL", "https://art.example.com/api/pypi/simple/")
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "arthelper")
+        answer = ask("https://art.example.com/api/pypi/simple/demo/", monkeypatch, capsys)
+        assert answer == {"headers": {"X-JFrog-Art-Api": ["art-key-1"]}, "expires": "2099-01-01T00:00:00Z"}
+        standin("bearhelper").tokens("tok-1").helper()
+        monkeypatch.setenv("INDEXAUTH_INDEX_ART_CREDENTIAL_HELPER", "bearhelper")
+        assert ask("https://art.example.com/api/pypi/simple/demo/", monkeypatch, capsys) == {
+            "headers": {"Authorization": ["Bearer tok-1"]}
+        }
 
     def test_nested_run_answers_nothing(
         self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

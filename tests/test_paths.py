@@ -28,6 +28,10 @@ AMBIGUOUS = [
     "/team-a/simple/%2e%2e%2F%2e%2e%2Fteam-b/files/x.whl",
     "/team-a/simple/..%5c..%5cteam-b/files/x.whl",
     "/team-a/simple/..;/..;/team-b/files/x.whl",
+    # `;` encoded: a server that decodes the path before reading `;params` sees `..;`.
+    "/team-a/simple/..%3b/..%3B/team-b/files/x.whl",
+    # Encoded twice: a proxy that decodes once hands its backend `%2e%2e`.
+    "/team-a/simple/%252e%252e/%252E%252E/team-b/files/x.whl",
 ]
 
 

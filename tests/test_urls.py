@@ -13,7 +13,7 @@ import indexauth
 from indexauth._flow import Authenticator
 from indexauth._models import env_name
 from indexauth._resolver import Resolver
-from indexauth._urls import is_path_prefix, realm_of, redact, root_path, service_names
+from indexauth._urls import UrlError, is_path_prefix, realm_of, redact, root_path, service_names, split_url
 
 segment = st.text(string.ascii_letters + string.digits + "-_.~", min_size=1, max_size=8).filter(
     lambda s: s not in (".", "..")
@@ -317,6 +317,22 @@ class TestRedact:
         for value in (lead + url, url[:at] + char + url[at:]):
             out = redact(value)
             assert "SECRET" not in out, (value, out)
+
+    @pytest.mark.parametrize(
+        "url",
+        ["https://u:/AbSECRET+9@h.example/simple/", "https://AKIA:/wJalrSECRET@h.example/simple",
+         "https://:/SECRET@h.example/"],
+    )
+    def test_password_starting_with_a_slash(self, url: str) -> None:
+        """A raw `/` first in a password (base64 secrets have them) makes `user:` look like a host
+        with an empty port: the password is masked, and the URL is refused, not taken as host `u`."""
+        assert "SECRET" not in redact(url)
+        with pytest.raises(UrlError) as caught:
+            split_url(url)
+        assert "SECRET" not in str(caught.value) and "%-encoding" in str(caught.value)
+        with pytest.raises(indexauth.ConfigurationError) as refused:
+            indexauth.Index(url)
+        assert "SECRET" not in str(refused.value)
 
     @given(st.sampled_from(["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "token", "sig"]))
     def test_signed_query_values_hidden(self, key: str) -> None:

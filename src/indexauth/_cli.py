@@ -616,6 +616,19 @@ def _authenticator(args: argparse.Namespace, index: Index) -> Authenticator:
     )
 
 
+def _printed_secret(creds: Credentials) -> str:
+    """What `token` prints: the password or token; for a credential helper's headers, a Bearer
+    token itself, else each header as `Name: value` (what is sent, as `curl -H` takes it)."""
+    if not creds.from_helper:
+        return creds.password or ""
+    headers = creds.headers()
+    if len(headers) == 1 and headers[0][0].lower() == "authorization":
+        scheme, _, value = headers[0][1].partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return value
+    return "\n".join(f"{name}: {value}" for name, value in headers)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     """Print the password or token indexauth would send for an index."""
     url = _url_arg(args.url)
@@ -633,7 +646,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if result.complete and result.credentials is not None:
         creds = result.credentials
         # A lone user part of the URL is sent as the token itself: that is the secret.
-        print(creds.username if result.source == URL_TOKEN_SOURCE else creds.password)
+        print(creds.username if result.source == URL_TOKEN_SOURCE else _printed_secret(creds))
         return 0
     tried = [str(a) for a in result.attempts]
     if result.failures:

@@ -77,7 +77,17 @@ def answer(uri: str, username: str | None, *, keyring_provider: str, timeout: fl
     result = auth.resolver.lookup(target)
     if not result.complete or result.credentials is None:
         return {"headers": {}}
-    return {"headers": {"Authorization": [result.credentials.authorization()]}}
+    # Every header, as indexauth would send it (a configured helper may answer with another
+    # header than Authorization), and its expiry, so the tool does not cache it for longer.
+    headers: dict[str, list[str]] = {}
+    for name, value in result.credentials.headers():
+        headers.setdefault(name, []).append(value)
+    reply: dict[str, Any] = {"headers": headers}
+    if result.credentials.expires is not None:
+        from ._models import format_rfc3339  # noqa: PLC0415
+
+        reply["expires"] = format_rfc3339(result.credentials.expires)
+    return reply
 
 
 def configured() -> tuple[Index, ...]:

@@ -128,6 +128,12 @@ def split_url(url: str) -> SplitResult:
             f"URL {redact(url)!r} cannot be parsed: its port is not a number from 0 to 65535, "
             "or a character in the password needs %-encoding"
         ) from None
+    if parts.netloc.endswith(":") and "@" in parts.path:
+        # "https://u:/pass@host/": urllib reads host "u", an empty port and a path.
+        raise UrlError(
+            f"URL {redact(url)!r} cannot be parsed: a '/' at the start of the password needs "
+            "%-encoding (%2F)"
+        )
     if parts.scheme.lower() not in DEFAULT_PORTS:
         raise UrlError(f"URL {redact(url)!r} must start with http:// or https://")
     if not parts.hostname:
@@ -174,6 +180,9 @@ def is_path_prefix(root: str, path: str) -> bool:
 
 
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+_ENCODED_SEMICOLON = re.compile(r"%3b", re.IGNORECASE)
+# A dot, separator or `;` encoded twice: a proxy that decodes once hands its backend `%2e`.
+_ENCODED_TWICE = re.compile(r"%25(?:2e|2f|5c|3b)", re.IGNORECASE)
 # What some server decodes or reads as a segment separator, though RFC 3986 does not.
 _OTHER_SEPARATORS = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 
@@ -184,8 +193,9 @@ def effective_path(path: str) -> str | None:
     Credentials are matched on this path, so `/a/simple/%2e%2e/%2e%2e/b/` is
     `/b/`, not a path under `/a`. RFC 3986 dot-segment removal, with `%2e` read
     as `.`. When a dot segment meets an encoded slash or backslash (`%2f`, `%5c`,
-    `\\`), or hides behind `;params` (`..;`, which Tomcat reads as `..`), servers
-    disagree about the path, so the answer is `None`: send no credentials. The
+    `\\`), or hides behind `;params` (`..;`, which Tomcat reads as `..`, or `..%3b`), servers
+    disagree about the path, so the answer is `None`: send no credentials; the same
+    for a dot, slash or `;` encoded twice (`%252e`), which a proxy hands on as `%2e`. The
     same for a dot segment with an empty segment (`//`), which some servers merge.
 
     >>> effective_path("/a/simple/%2e%2e/%2E./b/x.whl")
@@ -197,10 +207,15 @@ def effective_path(path: str) -> str | None:
     """
     if "/." not in path and "%" not in path and "\\" not in path:
         return path  # no dot segment can hide here: the common case costs three scans
+    if _ENCODED_TWICE.search(path):
+        return None
     decoded = _ENCODED_DOT.sub(".", path)
     loose = _OTHER_SEPARATORS.sub("/", decoded)
     segments = loose.split("/")
-    if any(";" in segment and _is_dot(segment.partition(";")[0]) for segment in segments):
+    if any(
+        ";" in segment and _is_dot(segment.partition(";")[0])
+        for segment in _ENCODED_SEMICOLON.sub(";", loose).split("/")
+    ):
         return None
     if not any(_is_dot(segment) for segment in segments):
         return path  # encoded slashes alone cannot climb out of the root
@@ -329,9 +344,11 @@ def redact(url: str) -> str:
     slash = url.find("/", start)
     end = slash if slash >= 0 else len(url)
     at = url.rfind("@", start, end)
-    if at < 0 and "@" in url[end:] and not _PORT_RE.search(url[start:end]):
+    authority = url[start:end]
+    if at < 0 and "@" in url[end:] and (not _PORT_RE.search(authority) or authority.endswith(":")):
         # "https://u:pa/ss@host/": a raw "/" cut the authority short, and what
-        # follows its ":" is no port, so it is a password.
+        # follows its ":" is no port, so it is a password; "https://u:/pass@host/"
+        # too (an empty port), which base64 secrets beginning with "/" produce.
         at = url.find("@", end)
     head = url
     if at >= 0:
