@@ -569,8 +569,11 @@ COST = str(HERE / "bench_cost.py")
 
 def per_request_instructions(driver: str, side: str, n: int, *extra: str) -> int | None:
     """Instructions one request costs: a run with *n* requests minus a run with none, over *n*."""
-    with_n = callgrind([sys.executable, COST, driver, side, str(n), *extra])
-    without = callgrind([sys.executable, COST, driver, side, "0", *extra])
+    # Not the thousands of INDEXAUTH_INDEX_* variables this process set for its own clients:
+    # the child sets its own, and an inherited environment that large skewed the counts.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INDEXAUTH_INDEX_")}
+    with_n = callgrind([sys.executable, COST, driver, side, str(n), *extra], env)
+    without = callgrind([sys.executable, COST, driver, side, "0", *extra], env)
     if with_n is None or without is None:
         return None
     return (with_n - without) // n

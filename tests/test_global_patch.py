@@ -301,3 +301,18 @@ def test_a_bad_pip_index_url_is_skipped_with_a_warning() -> None:
         """
     )
     assert out.strip() == "['https://good.example/simple/']"
+
+
+def test_pip_url_with_a_user_part_keeps_the_configured_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-i https://aws@host/simple/` still runs the password command configured for that URL."""
+    monkeypatch.setenv("INDEXAUTH_INDEX_CA_URL", "https://h.example/simple/")
+    monkeypatch.setenv("INDEXAUTH_INDEX_CA_PASSWORD_COMMAND", "aws codeartifact get-authorization-token")
+    monkeypatch.setenv("INDEXAUTH_INDEX_CA_AUTH", "bearer")
+    out = python(
+        """
+        from indexauth._pip import pip_indexes
+        index = pip_indexes(["https://aws@h.example/simple/"])[0]
+        print(index.password_command, index.auth)
+        """
+    )
+    assert out.strip() == "('aws', 'codeartifact', 'get-authorization-token') bearer"

@@ -324,6 +324,9 @@ def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
                             name=entry.name,
                             authenticate=entry.authenticate,
                             username=entry.username,
+                            password_command=entry.password_command,
+                            credential_helper=entry.credential_helper,
+                            auth=entry.auth,
                         ),
                         entry.untrusted_origin,
                     )
