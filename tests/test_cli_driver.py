@@ -80,7 +80,8 @@ def test_check_sends_the_netrc_default_to_your_configured_index(
     monkeypatch.setenv("INDEXAUTH_CONFIG", str(config))
     code, _text = check(server.url("/simple/"), capsys)
     assert code == EXIT_CODES["ok"]
-    assert [s.user for s in server.seen] == ["bob"]  # netrc goes up front to a configured index
+    # Over plain http netrc waits for the Basic challenge (up front only over https).
+    assert [s.user for s in server.seen] == [None, "bob"]
 
 
 def test_check_sends_nothing_to_a_path_servers_read_differently(
