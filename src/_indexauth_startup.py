@@ -39,6 +39,8 @@ __all__ = ["CARRIER", "carried", "carry", "enabled", "install", "pth", "unwatch"
 # pipx.util: pipx builds its children's environment without PYTHONPATH (see indexauth._children).
 WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2", "pipx.util")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+_said_not_understood = False
 # Names the parent interpreter and its import path for the carrier (`_indexauth_carrier/`).
 CARRIER = "_INDEXAUTH_CARRIER"
 # Set by the carrier in a process that got indexauth from its parent: that parent's interpreter.
@@ -58,9 +60,25 @@ def pth() -> None:
     """The `.pth` line's entry point, run when `INDEXAUTH` is set to anything; never raises."""
     if enabled():
         install()
-    else:
-        # Off (`0`, `false`, empty): leave the process as if the line had not run.
+        return
+    value = os.environ.get("INDEXAUTH", "").strip().lower()
+    if value in _FALSE:
+        # Off: leave the process as if the line had not run.
         sys.modules.pop(__name__, None)
+        return
+    # A value we do not understand must not look like "on, and silently doing nothing". The
+    # module stays loaded so that a site directory seen twice says it once.
+    global _said_not_understood  # noqa: PLW0603 - once per process
+    if _said_not_understood:
+        return
+    _said_not_understood = True
+    try:  # noqa: SIM105 - contextlib is not worth importing at start-up
+        sys.stderr.write(
+            f"indexauth: INDEXAUTH={value[:20]!r} is not understood, so global mode is off; "
+            "set INDEXAUTH=1 to turn it on, or INDEXAUTH=0 to turn it off quietly\n"
+        )
+    except Exception:  # noqa: BLE001, S110 - a start-up hook must never break the interpreter
+        pass
 
 
 def install() -> None:

@@ -317,7 +317,7 @@ def test_unset_leaves_pip_alone(venv: Path, env: Env, front: Front) -> None:
 
 @pytest.mark.parametrize(
     ("value", "imported"),
-    [("0", False), ("false", False), ("", False), ("2", False), ("off", False),
+    [("0", False), ("false", False), ("", False), ("no", False), ("off", False),
      ("1", True), ("TRUE", True), ("on", True), (" yes ", True)],
 )
 def test_pth_imports_the_hook_only_when_on(venv: Path, value: str, imported: bool) -> None:
@@ -331,6 +331,23 @@ def test_pth_imports_the_hook_only_when_on(venv: Path, value: str, imported: boo
     assert done.returncode == 0, output(done)
     assert done.stderr == ""
     assert done.stdout.strip() == ("['_indexauth_startup']" if imported else "[]"), value
+
+
+@pytest.mark.parametrize("value", ["2", "enabled", "y"])
+def test_a_value_not_understood_says_so_once(venv: Path, value: str) -> None:
+    """INDEXAUTH=enabled is not silently off: one stderr line says so and how to fix it."""
+    done = run(
+        venv,
+        {"INDEXAUTH": value, "PIP_CONFIG_FILE": os.devnull},
+        "-c",
+        "import sys; print(sorted(m for m in sys.modules if 'indexauth' in m))",
+    )
+    assert done.returncode == 0, output(done)
+    assert done.stdout.strip() == "['_indexauth_startup']"  # loaded, nothing installed
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"INDEXAUTH={value!r} is not understood" in lines[0]
+    assert "INDEXAUTH=1" in lines[0]
 
 
 def test_isolated_mode(venv: Path, env: Env, front: Front) -> None:
