@@ -77,11 +77,17 @@ def login(url: str, password: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def outside_any_venv() -> dict[str, str]:
+    """This environment as a shell outside any venv: poetry and pdm install into an activated
+    venv (`VIRTUAL_ENV`, as `.ci/run` sets) instead of the project's own `.venv`."""
+    return {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+
+
 def run(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """*argv* in *cwd* with INDEXAUTH=1, no pip configuration and the test's HOME."""
     done = subprocess.run(
         argv, cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "INDEXAUTH": "1", "PIP_CONFIG_FILE": os.devnull, **env},
+        env={**outside_any_venv(), "INDEXAUTH": "1", "PIP_CONFIG_FILE": os.devnull, **env},
     )
     assert done.returncode == 0, f"{argv}: {done.stdout}\n{done.stderr}"
     return done
