@@ -394,21 +394,6 @@ def sysconfig_purelib() -> str:
     return sysconfig.get_paths()["purelib"]
 
 
-def instructions(argv: list[str], env: dict[str, str]) -> int | None:
-    """Instructions one run of *argv* executes (valgrind's callgrind), or None without valgrind."""
-    try:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-            capture_output=True, text=True, env=env, check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    for line in done.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.rsplit(":", 1)[1])
-    return None
-
-
 def figure_startup_on(quick: bool) -> list[Row]:
     """`import requests` and `pip --version` with INDEXAUTH=1 against unset, before and after."""
     rows = []
@@ -446,7 +431,7 @@ def figure_startup_on(quick: bool) -> list[Row]:
 
                 block({})(), block({"INDEXAUTH": "1"})()  # warm the file cache
                 counts = {
-                    state: instructions(argv, {**env, **extra})
+                    state: callgrind(argv, {**env, **extra})
                     for state, extra in (("unset", {}), ("on", {"INDEXAUTH": "1"}))
                 }
                 note = ""
