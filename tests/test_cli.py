@@ -67,18 +67,26 @@ def closed_port() -> int:
 
 @contextlib.contextmanager
 def non_http_server() -> Iterator[int]:
-    """A port on 127.0.0.1 where something that is not HTTP (an SSH banner) answers."""
+    """A port on 127.0.0.1 where something that is not HTTP (an SSH banner) answers.
+
+    The accepting thread is stopped and joined before the listener is closed: a thread
+    still inside `accept()` on a closed descriptor can land on whatever socket later
+    reuses that number, and once answered another test's index server with this banner.
+    """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
+    listener.settimeout(0.05)
+    stop = threading.Event()
 
     def serve() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 conn, _ = listener.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             with conn:
+                conn.settimeout(5)
                 conn.recv(4096)
                 conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
 
@@ -87,6 +95,8 @@ def non_http_server() -> Iterator[int]:
     try:
         yield int(listener.getsockname()[1])
     finally:
+        stop.set()
+        thread.join()
         listener.close()
 
 
