@@ -3,9 +3,11 @@
     python benchmarks/bench_cost.py DRIVER SIDE REQUESTS [INDEXES LAYOUT]
 
 DRIVER is `requests`, `httpx` or `httpx-async`; SIDE is `plain` (the client
-sends the same `Authorization` header itself) or `ours` (indexauth's adapter or
+sends the same `Authorization` header itself), `ours` (indexauth's adapter or
 transport around the same in-memory inner one, credentials known from the
-environment). INDEXES (default 1) indexes are configured, on one host
+environment) or `observer` (`plain` under global mode: the in-memory adapter or
+transport is not instrumented, so only the watch over `Session.send` /
+`Client.send` runs, on its success path). INDEXES (default 1) indexes are configured, on one host
 (`LAYOUT=one-host`) or each on its own host (`many-hosts`); requests go to
 every configured index in turn. One request is sent before counting starts, so
 one-time work (imports, first lookups) is not counted as per-request work.
@@ -57,6 +59,12 @@ def _indexes(count: int, layout: str) -> list[Any]:
 
 def make_client(driver: str, side: str, count: int = 1, layout: str = "one-host") -> Callable[[str], Any]:
     """A function that sends one GET to a URL through *driver*, built for *side*."""
+    if side == "observer":
+        import indexauth
+
+        _indexes(count, layout)  # the credentials' variables, as on the other sides
+        indexauth.install()
+        side = "plain"
     if driver == "requests":
         import requests
 

@@ -638,6 +638,29 @@ def figure_added_cost(quick: bool) -> list[Row]:
     return rows
 
 
+def figure_observer(quick: bool) -> list[Row]:
+    """What global mode's watch one level up (`Session.send`, `Client.send`) adds to a good request."""
+    rows = []
+    n = 100 if quick else 300
+    for driver in ("requests", "httpx", "httpx-async"):
+        plain_i = per_request_instructions(driver, "plain", n)
+        ours_i = per_request_instructions(driver, "observer", n)
+        if plain_i is None or ours_i is None:
+            continue  # instructions or nothing: the wall-time difference is far below the noise
+        rows.append(
+            Row(
+                "3c observer",
+                f"{driver}: global mode's watch, per good request",
+                ours_i - plain_i,
+                "instr",
+                note=f"{ours_i:,} / {plain_i:,} = {ours_i / plain_i:.4f}x; in-memory adapter/transport, "
+                "not instrumented, so no flow runs",
+                extra={"instructions": {"plain": plain_i, "ours": ours_i}},
+            )
+        )
+    return rows
+
+
 def figure_scaling(quick: bool) -> list[Row]:
     """Per-request cost with 1 to 10,000 configured indexes, and with 1, 8 and 32 threads."""
     import bench_cost
@@ -1107,6 +1130,7 @@ FIGURES = {
     "memory": figure_memory,
     "startup-on": figure_startup_on,
     "scaling": figure_scaling,
+    "observer": figure_observer,
 }
 
 

@@ -1,12 +1,18 @@
 """indexauth's start-up hook: with `INDEXAUTH=1`, instrument pip, requests and httpx on import.
 
-`indexauth.pth` runs at every interpreter start and, to stay cheap, only asks
-whether `INDEXAUTH` is in the environment at all; when it is, it imports this
-module and calls `pth()`, which checks the value. (`indexauth.start`, on Python
-3.15+, calls `install()`.) Unless `INDEXAUTH` is `1`, `true`, `yes` or `on`,
-both return at once, and `pth()` takes this module out of `sys.modules`, so a
-process run with `INDEXAUTH=0` (keyring's child, `INDEXAUTH=0 pip ...`) holds
-nothing of indexauth.
+`indexauth.pth` runs at every interpreter start and, to stay cheap, first asks
+only whether `INDEXAUTH` is in the environment at all. When it is, the line
+compiles and runs its second half (an `exec` string, so that an unset variable
+never pays for compiling it): `0` or empty stops there, importing nothing
+(indexauth's own keyring and password-command children run with `INDEXAUTH=0`);
+any other value imports this module and calls `pth()`, which checks the value.
+On Python 3.15+, `indexauth.start` (PEP 829) replaces that line: its entry,
+`_indexauth_gate:start`, makes the same test and calls `pth()`. Unless
+`INDEXAUTH` is `1`, `true`, `yes` or `on`, `pth()` returns at once: for the
+other off values (`false`, `no`, `off`) it takes this module back out of
+`sys.modules`, so the process holds nothing of indexauth; for a value it does
+not understand, it says so once on stderr. Older wheels' `.pth` line calls
+`pth()` whenever the variable exists, so `pth()` keeps handling every value.
 Otherwise it puts one small finder at the front of `sys.meta_path` that
 notices when a watched module finishes importing and only then imports
 `indexauth._patch` (and wrapt) to instrument it. It may run twice in one start

@@ -82,3 +82,10 @@ def test_global_md_chain_names_every_source_in_order() -> None:
     order = ["URL given to pip", "index URL", "INDEXAUTH_INDEX_", "UV_INDEX_", "store", "netrc", "keyring"]
     positions = [words.find(word) for word in order]
     assert -1 not in positions and positions == sorted(positions), words
+
+
+def test_global_md_shows_the_pth_line_as_shipped() -> None:
+    """docs/global.md quotes indexauth.pth's line word for word (its cost is explained there)."""
+    text = (ROOT / "docs" / "global.md").read_text("utf-8")
+    line = (ROOT / "src" / "indexauth.pth").read_text("utf-8").strip()
+    assert f"```\n{line}\n```" in text

@@ -39,6 +39,7 @@ SNAPSHOT = """
                 requests.Session, requests.adapters.HTTPAdapter, ps.PipSession, pra.HTTPAdapter,
                 pa.MultiDomainBasicAuth, ps.CacheControlAdapter, httpx.HTTPTransport,
                 httpx.AsyncHTTPTransport, httpx2.HTTPTransport, httpx2.AsyncHTTPTransport,
+                httpx.Client, httpx.AsyncClient, httpx2.Client, httpx2.AsyncClient,
             )
             attrs = {(c.__module__, c.__name__, k): v for c in classes for k, v in vars(c).items()}
             return attrs, list(sys.meta_path)
@@ -74,9 +75,11 @@ def test_install_uninstall_restore_exactly() -> None:
         "['pip._vendor.requests.adapters.HTTPAdapter.send', "
         "'pip._internal.network.session.PipSession.send', "
         "'pip._internal.network.auth.MultiDomainBasicAuth.__call__', "
-        "'requests.adapters.HTTPAdapter.send', "
+        "'requests.adapters.HTTPAdapter.send', 'requests.sessions.Session.send', "
         "'httpx.HTTPTransport.handle_request', 'httpx.AsyncHTTPTransport.handle_async_request', "
-        "'httpx2.HTTPTransport.handle_request', 'httpx2.AsyncHTTPTransport.handle_async_request']",
+        "'httpx.Client.send', 'httpx.AsyncClient.send', "
+        "'httpx2.HTTPTransport.handle_request', 'httpx2.AsyncHTTPTransport.handle_async_request', "
+        "'httpx2.Client.send', 'httpx2.AsyncClient.send']",
         "ok",
     ]
 
@@ -121,7 +124,7 @@ def test_install_patches_modules_imported_later() -> None:
         """
     )
     assert out.splitlines() == [
-        "['requests.adapters.HTTPAdapter.send'] True",
+        "['requests.adapters.HTTPAdapter.send', 'requests.sessions.Session.send'] True",
         "True SourceFileLoader SourceFileLoader",
         "[]",
     ]
@@ -262,7 +265,8 @@ def test_httpx2_alias_instruments_one_class_once() -> None:
     )
     if out.strip() == "skip":
         pytest.skip("this httpx2 has no alias_httpx")
-    assert out.split() == ["True", "False", "2"]
+    # The two transports and the two clients' `send`, each once.
+    assert out.split() == ["True", "False", "4"]
 
 
 def test_keyring_backend_making_requests_does_not_wait_on_its_own_lookup(

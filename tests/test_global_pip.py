@@ -7,6 +7,7 @@ pip's exit code and output, and what the server saw on the wire.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -348,6 +349,102 @@ def test_a_value_not_understood_says_so_once(venv: Path, value: str) -> None:
     assert len(lines) == 1, done.stderr
     assert f"INDEXAUTH={value!r} is not understood" in lines[0]
     assert "INDEXAUTH=1" in lines[0]
+
+
+def site_packages(venv: Path) -> Path:
+    """The venv's site-packages, where the wheel put `indexauth.pth` and `indexauth.start`."""
+    done = run(venv, {}, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))")
+    return Path(done.stdout.strip())
+
+
+@pytest.mark.parametrize("value", ["0", ""])
+def test_off_pth_line_imports_nothing(venv: Path, value: str) -> None:
+    """INDEXAUTH=0 or empty (indexauth's own keyring children run so): the `.pth` line imports
+    nothing at all, not even the start-up module it then throws away (+7.6 % instructions)."""
+    done = run(venv, {"INDEXAUTH": value, "PIP_CONFIG_FILE": os.devnull}, "-X", "importtime", "-c", "pass")
+    assert done.returncode == 0, output(done)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    assert "os" in imported or "site" in imported, done.stderr  # importtime did report
+    assert not [name for name in imported if "indexauth" in name], done.stderr
+
+
+# The `.pth` line of the wheels before the off values were free (a33c2af..5e4f8d8).
+OLD_PTH_LINE = 'import os;"INDEXAUTH"in os.environ and __import__("_indexauth_startup").pth()\n'
+
+
+@pytest.mark.parametrize(
+    ("value", "modules", "stderr"),
+    [("0", "[] None", ""), ("1", "['_indexauth_startup'] True", ""),
+     ("enabled", "['_indexauth_startup'] False", "INDEXAUTH='enabled' is not understood")],
+)
+def test_pth_line_of_an_older_wheel_still_works(
+    venv: Path, tmp_path: Path, value: str, modules: str, stderr: str
+) -> None:
+    """A site directory holding the older wheel's `.pth` line beside this start-up module: off
+    leaves nothing, on installs the hook, a value not understood is said once."""
+    old = tmp_path / "old-site"
+    old.mkdir()
+    (old / "indexauth_old.pth").write_text(OLD_PTH_LINE, "utf-8")
+    probe = (
+        f"import site, sys; site.addsitedir({str(old)!r});"
+        "startup = sys.modules.get('_indexauth_startup');"
+        "print(sorted(m for m in sys.modules if 'indexauth' in m), getattr(startup, '_watching', None))"
+    )
+    # -S: only the old line runs (the venv's own `.pth` would load the module first).
+    done = run(venv, {"INDEXAUTH": value, "PYTHONPATH": str(site_packages(venv))}, "-S", "-c", probe)
+    assert done.returncode == 0, output(done)
+    assert done.stdout.strip() == modules
+    assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
+
+
+# What Python 3.15's site does with a `.start` file (PEP 829): once the site directory is on
+# sys.path, resolve each `module:callable` entry with pkgutil.resolve_name and call it.
+START_PROBE = """
+import json, pkgutil, sys
+site = sys.argv[1]
+sys.path.append(site)
+before = set(sys.modules)
+for line in open(site + '/indexauth.start', encoding='utf-8'):
+    line = line.strip()
+    if line and not line.startswith('#'):
+        pkgutil.resolve_name(line)()
+startup = sys.modules.get('_indexauth_startup')
+new = sorted(m for m in set(sys.modules) - before
+             if (getattr(sys.modules[m], '__file__', None) or '').startswith(site))
+print(json.dumps([new, getattr(startup, '_watching', None)]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "new", "watching", "stderr"),
+    [
+        (None, ["_indexauth_gate"], None, ""),
+        ("0", ["_indexauth_gate"], None, ""),
+        ("", ["_indexauth_gate"], None, ""),
+        ("off", ["_indexauth_gate"], None, ""),
+        ("1", ["_indexauth_gate", "_indexauth_startup"], True, ""),
+        ("enabled", ["_indexauth_gate", "_indexauth_startup"], False, "INDEXAUTH='enabled' is not understood"),
+    ],
+)
+def test_start_file_entry_imports_only_the_gate_while_off(
+    venv: Path, value: str | None, new: list[str], watching: bool | None, stderr: str
+) -> None:
+    """Python 3.15 runs the `.start` entry in every process: while INDEXAUTH is unset or off it
+    imports one tiny module of ours and nothing else; on, the hook; not understood, one line."""
+    site = site_packages(venv)
+    # -S: the interpreter starts as 3.15's would before its .start entries, without our .pth line.
+    done = run(venv, {"INDEXAUTH": value}, "-S", "-c", START_PROBE, str(site))
+    assert done.returncode == 0, output(done)
+    assert json.loads(done.stdout) == [new, watching]
+    assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
+
+
+def test_gate_and_start_up_module_agree_on_the_off_values() -> None:
+    """The `.start` gate stops at exactly the values `pth()` treats as quietly off."""
+    import _indexauth_gate
+    import _indexauth_startup
+
+    assert frozenset(_indexauth_gate.OFF) == _indexauth_startup._FALSE
 
 
 def test_isolated_mode(venv: Path, env: Env, front: Front) -> None:

@@ -22,9 +22,11 @@ from ._sources import Target
 
 __all__ = [
     "DRAIN_LIMIT",
+    "Carried",
     "ThreadedLookup",
     "active",
     "adrive",
+    "carried",
     "drive",
     "reply",
     "running",
@@ -49,6 +51,24 @@ def active() -> bool:
     return _running.get()
 
 
+class Carried:
+    """Whether a flow ran for the request one client-level send is carrying (`carried`)."""
+
+    __slots__ = ("flow",)
+
+    def __init__(self) -> None:
+        self.flow = False
+
+
+# Set by global mode's observer around `Session.send` / httpx's `Client.send`
+# (`_uncovered`); every flow marks it. A mutable box, not a flag set later: a
+# transport that hands the request to a worker thread runs the flow in a copy
+# of this context, and the box is the same object there.
+carried: contextvars.ContextVar[Carried | None] = contextvars.ContextVar(
+    "indexauth_carried", default=None
+)
+
+
 class running:  # noqa: N801 - used as `with running():`, like a function
     """Mark the flow as running in this context until the block ends."""
 
@@ -57,6 +77,9 @@ class running:  # noqa: N801 - used as `with running():`, like a function
 
     def __enter__(self) -> None:
         self._token = _running.set(True)
+        box = carried.get()
+        if box is not None:
+            box.flow = True
 
     def __exit__(self, *exc_info: object) -> None:
         _running.reset(self._token)

@@ -20,6 +20,11 @@ imported then, never before. Every wrapper is recorded in `_registry`;
 (an `IndexAuthAdapter` around an instrumented adapter, a subclass calling
 `super().send`) is not run twice (`_driver.active()`).
 
+One level up, `requests.Session.send` and httpx's `Client.send` /
+`AsyncClient.send` are watched (`_uncovered`): a failure to a configured
+index that no flow saw (an adapter or transport class not built on the
+instrumented ones, an httpx version not supported) is said once per process.
+
 Instrumented sends return a refused response with its diagnosis attached and
 logged (`raise_on_failure=False`), so programs that handle 401 themselves
 behave as before; `authenticate="always"` with nothing found still raises.
@@ -93,9 +98,10 @@ def uninstall() -> None:
                 _unwrap_buried(owner, name, wrapper)
         # A later install() reads the configuration afresh and starts a new credential cache.
         _resolvers.clear()
-        pip = sys.modules.get(f"{__package__}._pip")
-        if pip is not None:
-            pip.forget()
+        for name in ("_pip", "_uncovered"):
+            module = sys.modules.get(f"{__package__}.{name}")
+            if module is not None:
+                module.forget()
     settings.cache_clear()
     global_authenticator.cache_clear()
     global_lookup.cache_clear()
@@ -152,16 +158,37 @@ def on_import(name: str, module: ModuleType) -> None:
 
         _pip.patch(module)
     elif name == "requests.sessions":
+        from . import _uncovered  # noqa: PLC0415
+
         # requests.sessions imports requests.adapters, and every import of requests
         # runs requests.sessions: its HTTPAdapter is the class to instrument.
         instrument(module, "HTTPAdapter.send", _requests_send)
+        # One level up, to say so when a request to an index went through another adapter.
+        instrument(module, "Session.send", _uncovered.session_send)
     elif name in ("httpx", "httpx2"):
-        instrument(module, "HTTPTransport.handle_request", _httpx_send)
-        instrument(module, "AsyncHTTPTransport.handle_async_request", _httpx_asend)
+        _instrument_httpx(module)
     elif name == "pipx.util":
         from . import _children  # noqa: PLC0415 - only inside pipx
 
         _children.patch_pipx(module)
+
+
+def _instrument_httpx(module: ModuleType) -> None:
+    """Instrument httpx or httpx2 if global mode supports its version; watch its clients anyway."""
+    from . import _uncovered  # noqa: PLC0415
+
+    why = _uncovered.problem(module)
+    if why is None:
+        instrument(module, "HTTPTransport.handle_request", _httpx_send)
+        instrument(module, "AsyncHTTPTransport.handle_async_request", _httpx_asend)
+    # Watched even when unsupported, so a failure to one of your indexes can say why.
+    watched = False
+    for cls, observer in (("Client", _uncovered.client_send), ("AsyncClient", _uncovered.async_client_send)):
+        if callable(getattr(getattr(module, cls, None), "send", None)):
+            instrument(module, f"{cls}.send", observer)
+            watched = True
+    if why is not None and not watched:
+        _uncovered.unwatchable(module, why)
 
 
 # -- re-entry guard -----------------------------------------------------------
