@@ -95,6 +95,25 @@ def test_check_sends_nothing_to_a_path_servers_read_differently(
     assert "sends no credentials" in text
 
 
+@pytest.mark.parametrize(
+    "path", ["/a/simple/..%00/..%00/b/", "/a/simple/%c0%ae%c0%ae/b/", "/a/simple/%u002e%u002e/b/"]
+)
+def test_check_sends_nothing_to_a_dot_segment_in_disguise(
+    server: IndexServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    """Under a configured index, a segment some server decodes to `..` gets nothing, not even a request."""
+    server.route("/", users={"alice": SECRET})
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_URL", server.url("/a/simple/"))
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_USERNAME", "alice")
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_PASSWORD", SECRET)
+    code, text = check(server.url(path), capsys)
+    assert [s.authorization for s in server.seen] == []
+    assert code == EXIT_CODES["usage"]
+    assert "sends no credentials" in text
+    assert SECRET not in text
+
+
 def test_login_check_goes_through_the_flow(
     server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

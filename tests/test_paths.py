@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import posixpath
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import indexauth
 from drivers import DRIVERS, Call
 from index_server import IndexServer
 from indexauth import Index
@@ -32,6 +35,17 @@ AMBIGUOUS = [
     "/team-a/simple/..%3b/..%3B/team-b/files/x.whl",
     # Encoded twice: a proxy that decodes once hands its backend `%2e%2e`.
     "/team-a/simple/%252e%252e/%252E%252E/team-b/files/x.whl",
+]
+# Dot segments in disguise: segments some server decodes to `..` (issue 9 leftovers).
+DISGUISED = [
+    "/team-a/simple/..%00/..%00/team-b/files/x.whl",  # C code stops at the NUL
+    "/team-a/simple/%c0%ae%c0%ae/%c0%ae%c0%ae/team-b/files/x.whl",  # overlong UTF-8
+    "/team-a/simple/%u002e%u002e/%u002e%u002e/team-b/files/x.whl",  # IIS %u escapes
+    "/team-a/simple/%ef%bc%8e%ef%bc%8e/%ef%bc%8e%ef%bc%8e/team-b/files/x.whl",  # full-width dots
+    "/team-a/simple/..%20/..%20/team-b/files/x.whl",  # Windows trims trailing spaces
+    "/team-a/simple/%25c0%25ae%25c0%25ae/%25c0%25ae./team-b/files/x.whl",  # overlong, twice
+    "/team-a/simple/..%c0%af..%c0%afteam-b/files/x.whl",  # an overlong `/`
+    "/team-a/simple/..::$DATA/..::$DATA/team-b/files/x.whl",  # an NTFS stream name
 ]
 
 
@@ -69,6 +83,26 @@ def test_no_credentials_for_a_path_out_of_the_root(
         if path in AMBIGUOUS or not server_path(seen.path).startswith("/team-a/"):
             # Out of the root, or read differently by different servers: nothing is sent.
             assert seen.authorization is None, (seen.path, seen.authorization)
+
+
+@pytest.mark.parametrize("driver_name", list(DRIVERS))
+def test_no_credentials_for_a_dot_segment_in_disguise(server: IndexServer, driver_name: str) -> None:
+    """`..%00`, `%c0%ae`, `%u002e`, ...: team-a's password is on no request's wire, nor sent after a 401."""
+    server.route("/", users={"alice": ALICE, "bob": BOB})
+    base = f"127.0.0.1:{server.port}"
+    indexes = [
+        Index(f"http://alice:{ALICE}@{base}/team-a/simple/", authenticate="always"),
+        Index(f"http://alice:{ALICE}@{base}/team-c/simple/"),  # auto: would answer a 401
+        Index(f"http://{base}/team-b/simple/"),
+    ]
+    calls = [Call(server.url("/team-a/simple/pkg/"))]
+    calls += [Call(server.url(path)) for path in DISGUISED]
+    calls += [Call(server.url(path.replace("team-a", "team-c"))) for path in DISGUISED]
+    DRIVERS[driver_name]().run(calls, indexes=indexes, options={"keyring_provider": "disabled"})
+    first, *rest = server.seen
+    assert first.user == "alice"  # the control: team-a's own pages get the password
+    assert len(rest) == 2 * len(DISGUISED)
+    assert [(s.path, s.authorization) for s in rest if s.authorization] == []
 
 
 def test_traversal_to_another_index_gets_that_index(server: IndexServer) -> None:
@@ -116,3 +150,120 @@ def test_match_never_credits_a_path_outside_the_root(segments: list[str]) -> Non
         root = target.index.root
         for reading in readings:
             assert reading == root or reading.startswith(root + "/"), (path, reading, root)
+
+
+# Ways to write `.` that some server decodes: percent (once, twice), overlong UTF-8 with and
+# without valid continuation bytes, IIS `%u`, and Unicode compatibility forms (NFKC).
+DOTS = st.sampled_from(
+    [".", "%2e", "%2E", "%252e", "%25252E", "%c0%ae", "%C0%AE", "%c0%2e", "%c0.", "%e0%80%ae",
+     "%f0%80%80%ae", "%f8%80%80%80%ae", "%u002e", "%U002E", "%uff0e", "%ef%bc%8e",
+     "%e2%80%a4", "%ef%b9%92", "%25u002e"]
+)
+# What servers drop from a name (NUL, controls, spaces, zero-width, BOM, no-break space).
+DROPPED = st.sampled_from(["%00", "%20", "%09", "%0d", "%e2%80%8b", "%ef%bb%bf", "%c2%a0", "%u0000"])
+# What a server cuts a name at: Tomcat's `;params`, a NUL to C code, an NTFS stream.
+CUT = st.sampled_from([";", ";jsessionid=1", "%3b", "%3Bx", "%00x", "%00.whl", "::$DATA", ":x"])
+NAMES = st.text(
+    st.sampled_from("abcxyz019.-_~+@ é"), min_size=1, max_size=12
+).filter(lambda name: any(c.isalnum() for c in name))
+
+
+@st.composite
+def disguised_dot_segments(draw: st.DrawFn) -> str:
+    """A segment some server reads as `.` or `..` (or `...`), other than a plain one."""
+    parts = draw(st.lists(DROPPED, max_size=2))
+    for _ in range(draw(st.integers(1, 3))):
+        parts.append(draw(DOTS))
+        parts += draw(st.lists(DROPPED, max_size=1))
+    if draw(st.booleans()):
+        cut = draw(CUT)
+        # Reading up to a NUL is reading up to the first one: a NUL before the dots hides them.
+        assume(not (cut.startswith("%00") and any(p in ("%00", "%u0000") for p in parts)))
+        parts.append(cut)
+    segment = "".join(parts)
+    plain = segment.replace("%2e", ".").replace("%2E", ".")
+    assume(plain not in (".", ".."))  # a plain dot segment is resolved, not refused
+    return segment
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    before=st.lists(NAMES.map(quote), max_size=3),
+    dot=disguised_dot_segments(),
+    after=st.lists(NAMES.map(quote), max_size=3),
+    index=st.sampled_from(["team-a/simple/", "team-b/", "", "simple/"]),
+)
+def test_property_a_dot_segment_in_disguise_is_outside_every_index(
+    before: list[str], dot: str, after: list[str], index: str
+) -> None:
+    """Property: a path with a segment some server decodes to dots matches no index at all.
+
+    No index, no realm: nothing is sent up front and no challenge is answered (the flow
+    keeps the request as it is); the fast matcher and the slow one (userinfo in the URL)
+    agree.
+    """
+    path = "/" + "/".join(["team-a", "simple", *before, dot, *after])
+    assert effective_path(path) is None, path
+    indexes = [Index(f"https://h.example/{index}"), Index("https://h.example/team-a/simple/")]
+    authenticator = Authenticator(indexes, Resolver(()))
+    assert authenticator.match(f"https://h.example{path}") is None, path
+    assert authenticator.match(f"https://u:p@h.example{path}") is None, path
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(NAMES.map(lambda name: quote(name, safe=".-_~")), min_size=1, max_size=5))
+def test_property_names_with_dots_are_ordinary(names: list[str]) -> None:
+    """Property: `a..b`, `.well-known`, `pkg-1.0.tar.gz`: names with a letter or digit stay put."""
+    path = "/team-a/simple/" + "/".join(names)
+    assert effective_path(path) == path
+    target = Authenticator([Index("https://h.example/team-a/simple/")], Resolver(())).match(
+        f"https://h.example{path}"
+    )
+    assert target is not None
+    assert target.index is not None
+    assert target.index.root == "/team-a"
+
+
+@pytest.mark.parametrize(
+    "path", ["/team-a/simple/a..b/", "/team-a/.well-known/x", "/team-a/simple/pkg/pkg-1.0.tar.gz"]
+)
+def test_ordinary_names_with_dots_get_credentials(server: IndexServer, path: str) -> None:
+    """The control for the refusals above: dotted names get the index's password on the wire."""
+    server.route("/", users={"alice": ALICE})
+    index = Index(server.url("/team-a/simple/").replace("http://", f"http://alice:{ALICE}@"))
+    DRIVERS["requests"]().run([Call(server.url(path))], indexes=[index], options={})
+    assert [s.user for s in server.seen] == ["alice"]
+
+
+def test_global_mode_sends_nothing_to_a_dot_segment_in_disguise(
+    server: IndexServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`INDEXAUTH=1` in process: requests, pip's own session, httpx and httpx2 send no password."""
+    import httpx
+    import requests
+    from pip._internal.network.session import PipSession
+
+    server.route("/", users={"alice": ALICE})
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_URL", server.url("/team-a/simple/"))
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_USERNAME", "alice")
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_PASSWORD", ALICE)
+    monkeypatch.setenv("INDEXAUTH_INDEX_A_AUTHENTICATE", "always")
+    urls = [server.url(path) for path in DISGUISED[:4]]
+    indexauth.install()
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            statuses = [session.get(server.url("/team-a/simple/pkg/")).status_code]
+            statuses += [session.get(url).status_code for url in urls]
+        pip_session = PipSession(cache=str(tmp_path / "cache"), index_urls=[server.url("/team-a/simple/")])
+        statuses += [pip_session.get(url).status_code for url in urls]
+        pip_session.close()
+        for library in (httpx, pytest.importorskip("httpx2")):
+            with library.Client(trust_env=False) as client:
+                statuses += [client.get(url).status_code for url in urls]
+    finally:
+        indexauth.uninstall()
+    first, *rest = server.seen
+    assert first.user == "alice"  # the control: global mode sends team-a's password to its pages
+    assert statuses == [200] + [401] * (4 * len(urls))
+    assert [(s.path, s.authorization) for s in rest if s.authorization] == []

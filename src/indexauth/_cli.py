@@ -638,7 +638,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     if target is None:
         raise CliError(
             f"indexauth sends no credentials to {redact(url)}: servers read its path "
-            "differently (dot segments with %2f, %5c, `\\`, `;` or `//`)",
+            "differently (a segment some server reads as `..`, such as `..%00`, `%c0%ae`, "
+            "`%u002e`, or dot segments with %2f, %5c, `\\`, `;` or `//`)",
             hint="give the index URL itself, without such a path",
             code="usage",
         )
@@ -732,7 +733,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if target is None:
         raise CliError(
             f"indexauth sends no credentials to {redact(url)}: servers read its path "
-            "differently (dot segments with %2f, %5c, `\\`, `;` or `//`)",
+            "differently (a segment some server reads as `..`, such as `..%00`, `%c0%ae`, "
+            "`%u002e`, or dot segments with %2f, %5c, `\\`, `;` or `//`)",
             hint="check the index URL itself, without such a path",
             code="usage",
         )

@@ -180,48 +180,145 @@ def is_path_prefix(root: str, path: str) -> bool:
 
 
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
-_ENCODED_SEMICOLON = re.compile(r"%3b", re.IGNORECASE)
 # A dot, separator or `;` encoded twice: a proxy that decodes once hands its backend `%2e`.
 _ENCODED_TWICE = re.compile(r"%25(?:2e|2f|5c|3b)", re.IGNORECASE)
-# What some server decodes or reads as a segment separator, though RFC 3986 does not.
-_OTHER_SEPARATORS = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 
 
 def effective_path(path: str) -> str | None:
     """The path a server that removes dot segments serves for *path*, or `None` when unclear.
 
     Credentials are matched on this path, so `/a/simple/%2e%2e/%2e%2e/b/` is
-    `/b/`, not a path under `/a`. RFC 3986 dot-segment removal, with `%2e` read
-    as `.`. When a dot segment meets an encoded slash or backslash (`%2f`, `%5c`,
-    `\\`), or hides behind `;params` (`..;`, which Tomcat reads as `..`, or `..%3b`), servers
-    disagree about the path, so the answer is `None`: send no credentials; the same
-    for a dot, slash or `;` encoded twice (`%252e`), which a proxy hands on as `%2e`. The
-    same for a dot segment with an empty segment (`//`), which some servers merge.
+    `/b/`, not a path under `/a`: RFC 3986 dot-segment removal, with `%2e` read
+    as `.`. Any other segment that some server could read as `.` or `..` makes
+    the answer `None` (send no credentials): a dot segment in disguise. A server
+    may decode a segment again and again (`%252e`), read `%uXXXX` (IIS),
+    overlong UTF-8 (`%c0%ae`) or Unicode compatibility forms (`%ef%bc%8e`, a
+    full-width dot), drop NUL, control and space characters or stop at a NUL
+    (`..%00`), cut `;params` (`..;`, `..%3b`: Tomcat), or split on `\\`, `%5c`
+    or `%2f` (`..%2f..`). A segment of dots only (`...`) is one too: Windows
+    trims trailing dots. The same `None` for a plain dot segment next to a segment
+    that another reading splits or empties, or an empty segment (`//`), which some
+    servers merge. Names with dots in them (`a..b`, `.well-known`,
+    `pkg-1.0.tar.gz`) are ordinary segments.
 
     >>> effective_path("/a/simple/%2e%2e/%2E./b/x.whl")
     '/b/x.whl'
     >>> effective_path("/a/simple/pkg/") == "/a/simple/pkg/"
     True
-    >>> effective_path("/a/simple/..%2f..%2fb/") is None
-    True
+    >>> [effective_path(f"/a/simple/{s}/b/") for s in ("..%2f..", "..%00", "%c0%ae%c0%ae")]
+    [None, None, None]
+    >>> effective_path("/a/.well-known/a..b/pkg-1.0.tar.gz")
+    '/a/.well-known/a..b/pkg-1.0.tar.gz'
     """
-    if "/." not in path and "%" not in path and "\\" not in path:
-        return path  # no dot segment can hide here: the common case costs three scans
+    if "/." not in path and "%" not in path and "\\" not in path and path.isascii():
+        return path  # no dot segment can hide here: the common case costs four scans
     if _ENCODED_TWICE.search(path):
         return None
-    decoded = _ENCODED_DOT.sub(".", path)
-    loose = _OTHER_SEPARATORS.sub("/", decoded)
-    segments = loose.split("/")
-    if any(
-        ";" in segment and _is_dot(segment.partition(";")[0])
-        for segment in _ENCODED_SEMICOLON.sub(";", loose).split("/")
-    ):
-        return None
-    if not any(_is_dot(segment) for segment in segments):
-        return path  # encoded slashes alone cannot climb out of the root
-    if loose != decoded or "//" in decoded:
+    dots = False  # a plain dot segment (`.`, `..`, `%2e`), which RFC 3986 removal handles
+    reshaped = False  # a segment that some server splits in two, or reads as empty
+    for raw in path.split("/"):
+        if _ENCODED_DOT.sub(".", raw) in (".", ".."):
+            dots = True
+            continue
+        if not raw or (raw.isascii() and not _MAY_HIDE.search(raw)):
+            continue  # nothing in it decodes, and it holds no dot: an ordinary name
+        pieces = _readings(raw)
+        if pieces is None or any(_is_dot_like(piece) for piece in pieces):
+            return None
+        reshaped = reshaped or len(pieces) != 1 or not _kept(pieces[0])
+    if not dots:
+        return path  # nothing can climb out of the root
+    if reshaped or "//" in path:
         return None  # `a//..` is `a/` to RFC 3986, `/` to a server that merges slashes
-    return _remove_dot_segments(decoded)
+    return _remove_dot_segments(_ENCODED_DOT.sub(".", path))
+
+
+# A segment holding none of these reads the same to every server, and has no dot.
+_MAY_HIDE = re.compile(r"[%.\\;]")
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_PERCENT_U = re.compile(r"%[uU]([0-9A-Fa-f]{4})")
+_DECODING_ROUNDS = 6  # `%25` nested deeper than this is refused, not read
+# Characters servers and file systems drop from a name: controls, format characters
+# (zero-width, BOM, soft hyphen) and spaces (Windows trims trailing ones).
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def _readings(segment: str) -> list[str] | None:
+    """*segment* decoded as loosely as any server might, split on `/` and `\\`.
+
+    `None` when it is still changing after `_DECODING_ROUNDS` decodings.
+    """
+    import unicodedata  # noqa: PLC0415 - only for the rare path with escapes in it
+
+    text = segment
+    for _ in range(_DECODING_ROUNDS):
+        decoded = _PERCENT_U.sub(lambda m: chr(int(m.group(1), 16)), text)
+        decoded = _percent_decoded(decoded)
+        decoded = unicodedata.normalize("NFKC", decoded)
+        if decoded == text:
+            return decoded.replace("\\", "/").split("/")
+        text = decoded
+    return None
+
+
+def _percent_decoded(text: str) -> str:
+    """*text* with its `%XX` escapes decoded into bytes, the whole read by `_loose_utf8`.
+
+    Whole, not escape by escape: `%c0.` is `.` to a decoder that takes the low bits.
+    """
+    if "%" not in text:
+        return text
+    data, start = bytearray(), 0
+    for match in _PERCENT_RUN.finditer(text):
+        data += text[start : match.start()].encode("utf-8", "surrogatepass")
+        data += bytes.fromhex(match[0].replace("%", ""))
+        start = match.end()
+    data += text[start:].encode("utf-8", "surrogatepass")
+    return _loose_utf8(bytes(data))
+
+
+def _loose_utf8(data: bytes) -> str:
+    """*data* read as UTF-8 by the most forgiving decoder: overlong forms, any continuation.
+
+    `\\xc0\\xae`, `\\xc0\\x2e` and `\\xe0\\x80\\xae` are all `.` to a decoder that
+    takes the low bits of each byte without checking them; valid UTF-8 reads as usual.
+    """
+    out: list[str] = []
+    i, size = 0, len(data)
+    while i < size:
+        lead = data[i]
+        # Continuation bytes a lead byte announces: 0xC0 one, 0xE0 two, ... 0xFC five (old forms).
+        more = next((n for n, top in enumerate((0xC0, 0xE0, 0xF0, 0xF8, 0xFC, 0xFE)) if lead < top), 0)
+        if lead >= 0xFE or i + more >= size:
+            more = 0
+        if more == 0:
+            out.append(chr(lead))
+            i += 1
+            continue
+        value = lead & (0x7F >> (more + 1))
+        for byte in data[i + 1 : i + 1 + more]:
+            value = (value << 6) | (byte & 0x3F)
+        out.append(chr(value) if value <= 0x10FFFF else "\ufffd")
+        i += 1 + more
+    return "".join(out)
+
+
+def _is_dot_like(piece: str) -> bool:
+    """Whether some server reads *piece* as `.`, `..` or another all-dots name."""
+    # C code stops at a NUL; Tomcat cuts `;params`; Windows cuts `:stream` (`..::$DATA`).
+    for reading in (piece, piece.partition("\x00")[0]):
+        for cut in (reading.partition(";")[0], reading.partition(":")[0]):
+            name = _kept(cut)
+            if name and not name.strip("."):
+                return True
+    return False
+
+
+def _kept(name: str) -> str:
+    """*name* without the characters servers and file systems drop from names."""
+    import unicodedata  # noqa: PLC0415
+
+    return "".join(c for c in name if unicodedata.category(c) not in _DROPPED_CATEGORIES)
 
 
 def _is_dot(segment: str) -> bool:
