@@ -26,11 +26,14 @@ import anyio.to_thread
 import httpx
 import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import indexauth
 from conftest import KeyringStore
 from index_server import IndexServer
-from indexauth._flow import Authenticator
+from indexauth._flow import Authenticator, Send
+from indexauth._httpx import _prepared, _split_authorization
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
@@ -143,6 +146,49 @@ def test_callers_request_is_never_changed(library: str, server: IndexServer, ali
     assert response.status_code == 200 and response.text == "ok payload"
     assert server.seen[-1].user == "alice"
     assert (list(request.headers.raw), request.extensions, request.headers) == before
+
+
+_NAMES = ["Authorization", "authorization", "AUTHORIZATION", "X-JFrog-Art-Api", "x-jfrog-art-api", "Accept"]
+_VALUES = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8),
+    st.binary(max_size=4).map(lambda b: b"v" + b),  # bytes a server may send back: any encoding
+)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@settings(max_examples=300, deadline=None)
+@given(
+    given_headers=st.lists(st.tuples(st.sampled_from(_NAMES), _VALUES), max_size=6),
+    action=st.sampled_from(["set", "strip"]),
+    extra=st.lists(
+        st.tuples(st.sampled_from(_NAMES), st.text(st.characters(min_codepoint=32, max_codepoint=0xFF), max_size=6)),
+        max_size=3,
+    ),
+)
+def test_prepared_headers_as_httpx_would_edit_them(
+    library: str, given_headers: list[tuple[str, Any]], action: str, extra: list[tuple[str, str]]
+) -> None:
+    """The per-request shortcut over httpx's header items gives exactly the headers (names, order,
+    values, encoding) that copying them and editing the copy through httpx's own API gives, and
+    leaves the caller's request as built."""
+    module = lib(library)
+    request = module.Request("GET", "https://pkgs.example/simple/", headers=given_headers)
+    before = list(request.headers.raw)
+    effect = Send(action, tuple(extra) if action == "set" else ())  # type: ignore[arg-type]
+    has_authorization, others = _split_authorization(request.headers)
+    assert others is not None  # httpx's own Headers: the shortcut is taken
+    assert has_authorization == ("Authorization" in request.headers)
+
+    def outcome(items: Any) -> Any:
+        try:
+            prepared = _prepared(request, effect, items)
+        except UnicodeEncodeError as exc:
+            return type(exc)
+        assert prepared is not request and prepared.headers is not request.headers
+        return list(prepared.headers.raw), prepared.headers.encoding, type(prepared.headers)
+
+    assert outcome(others) == outcome(None)  # None: httpx's public copy, pop and setitem
+    assert list(request.headers.raw) == before
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

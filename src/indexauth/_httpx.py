@@ -10,7 +10,6 @@ transport per library, on first use; an `inner` you pass serves every request.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import io
 import threading
@@ -140,6 +139,16 @@ class _Common:
         self._defaults: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    def _inner_of(self, request: object) -> Any:
+        """The inner transport for *request*; a `ConfigurationError` if it cannot be one."""
+        # Asked for every request: the usual case (an inner of the request's own
+        # library, both classes seen before) is two dictionary lookups.
+        namespace = _NAMESPACE_OF_CLASS.get(type(request)) or _namespace(request)
+        inner = self.inner
+        if inner is not None and _NAMESPACE_OF_CLASS.get(type(inner)) == namespace:
+            return inner
+        return self._inner_for(namespace)
+
     def _inner_for(self, namespace: str) -> Any:
         if self.inner is not None:
             theirs = _namespace_of(self.inner)
@@ -209,6 +218,7 @@ def handle(
     Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
     """
     rewind = _rewinder(request.stream)
+    has_authorization, others = _split_authorization(request.headers)
     responses: list[Any] = []
 
     def send(effect: Send) -> int | Reply:
@@ -216,7 +226,7 @@ def handle(
             _release(responses[-1])
             if rewind is not None:
                 rewind()
-        response = send_one(_prepared(request, effect))
+        response = send_one(_prepared(request, effect, others))
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
@@ -225,7 +235,7 @@ def handle(
             outcome = drive(
                 authenticator.flow(
                     str(request.url),
-                    has_authorization="Authorization" in request.headers,
+                    has_authorization=has_authorization,
                     replayable=rewind is not None,
                 ),
                 send,
@@ -256,6 +266,7 @@ async def ahandle(
 ) -> Any:
     """The async twin of `handle`; *lookup* runs lookups off the event loop."""
     rewind = _rewinder(request.stream)
+    has_authorization, others = _split_authorization(request.headers)
     responses: list[Any] = []
 
     async def send(effect: Send) -> int | Reply:
@@ -263,7 +274,7 @@ async def ahandle(
             await _arelease(responses[-1])
             if rewind is not None:
                 rewind()
-        response = await send_one(_prepared(request, effect))
+        response = await send_one(_prepared(request, effect, others))
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
@@ -272,7 +283,7 @@ async def ahandle(
             outcome = await adrive(
                 authenticator.flow(
                     str(request.url),
-                    has_authorization="Authorization" in request.headers,
+                    has_authorization=has_authorization,
                     replayable=rewind is not None,
                 ),
                 send,
@@ -337,7 +348,7 @@ class IndexAuthTransport(_Common, _SyncBase):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
     def handle_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        inner = self._inner_for(_namespace(request))
+        inner = self._inner_of(request)
         if active():  # a transport around this one runs the flow already
             return inner.handle_request(request)
         return handle(
@@ -404,7 +415,7 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
     async def handle_async_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        inner = self._inner_for(_namespace(request))
+        inner = self._inner_of(request)
         if active():
             return await inner.handle_async_request(request)
         return await ahandle(
@@ -485,19 +496,86 @@ def wrap_client(
     return client
 
 
-def _prepared(request: Any, effect: Send) -> Any:
-    """*request* with `Authorization` as *effect* says; a copy, so the caller's stays as built."""
+# One header item of httpx's `Headers`: (name as given, name lower-cased, value), in bytes.
+_Item = tuple[bytes, bytes, bytes]
+
+
+def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
+    """Whether *headers* carry `Authorization`, and (for httpx's own `Headers`) every other item.
+
+    httpx answers `"Authorization" in headers` by raising and catching a
+    `KeyError`, and copying then editing its `Headers` re-scans and re-encodes
+    them: one pass over the items does both jobs, once per request.
+    """
+    cls = type(headers)
+    readable = _READABLE.get(cls)
+    if readable is None:
+        readable = _READABLE[cls] = _items_readable(cls)
+    items = headers.__dict__.get("_list") if readable else None
+    if type(items) is not list:
+        return "Authorization" in headers, None
+    for item in items:
+        if item[1] == b"authorization":
+            return True, [item for item in items if item[1] != b"authorization"]
+    return False, items  # never changed: `_with_items` builds a new list
+
+
+def _items_readable(cls: type) -> bool:
+    # httpx's and httpx2's own `Headers` keep their items in `_list`, as in every
+    # release since 0.18; any other class (a subclass too) goes through its public API.
+    return cls.__name__ == "Headers" and cls.__module__.partition(".")[0] in _NAMESPACES
+
+
+_READABLE: dict[type, bool] = {}  # at most two classes: httpx's and httpx2's Headers
+
+
+def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
+    """*request* with `Authorization` as *effect* says; a copy, so the caller's stays as built.
+
+    *others* are the request's header items without `Authorization`, from
+    `_split_authorization` (`None`: edit a public copy of the headers instead).
+    """
     if effect.action == "keep":
         return request
-    headers = request.headers.copy()
-    headers.pop("Authorization", None)
-    for name, value in effect.headers:
-        headers[name] = value  # replaces any the caller set
+    if others is None:
+        headers = request.headers.copy()
+        headers.pop("Authorization", None)
+        for name, value in effect.headers:
+            headers[name] = value  # replaces any the caller set
+    else:
+        headers = _with_items(request.headers, others, effect.headers)
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
     prepared = shallow_copy(request)
     prepared.headers = headers
     return prepared
+
+
+def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str], ...]) -> Any:
+    """A new `Headers` of *headers*' class: *others*, then *extra* set as `headers[name] = value` sets."""
+    encoding = headers.encoding  # what `headers.copy()` would carry over
+    items = list(others)
+    authorization = False  # *others* has none: only one of *extra* can be there to replace
+    for name, value in extra:
+        raw = name.encode(encoding)
+        lower = raw.lower()
+        item = (raw, lower, value.encode(encoding))
+        if lower == b"authorization" and not authorization:
+            authorization = True
+            items.append(item)
+            continue
+        same = [i for i, (_, key, _) in enumerate(items) if key == lower]
+        if same:  # as httpx's `__setitem__`: the first one takes the value, later ones go
+            items[same[0]] = item
+            for i in reversed(same[1:]):
+                del items[i]
+        else:
+            items.append(item)
+    cls: Any = type(headers)
+    clone = cls.__new__(cls)
+    clone._list = items  # noqa: SLF001 - see _items_readable
+    clone._encoding = encoding  # noqa: SLF001
+    return clone
 
 
 def _release(response: Any) -> None:
@@ -543,7 +621,11 @@ def _rewinder(stream: object) -> Callable[[], None] | None:
     cannot: the retry is refused rather than sent empty.
     """
     cls: Any = type(stream)
-    kind = _stream_kind(cls)
+    kind = _STREAM_KIND.get(cls, "")
+    if kind == "":
+        kind = _stream_kind(cls)
+        if len(_STREAM_KIND) < 64:  # classes made on the fly must not grow it for ever
+            _STREAM_KIND[cls] = kind
     if kind == "ByteStream":
         return _noop
     if kind == "MultipartStream":
@@ -562,11 +644,13 @@ def _rewinder(stream: object) -> Callable[[], None] | None:
     return None
 
 
-@functools.lru_cache(maxsize=64)
 def _stream_kind(cls: type) -> str | None:
     # By class name, so httpx's and httpx2's streams both count; worked out once per class.
     names = {base.__name__ for base in cls.__mro__}
     return next((k for k in ("ByteStream", "MultipartStream", "IteratorByteStream") if k in names), None)
+
+
+_STREAM_KIND: dict[type, str | None] = {}
 
 
 def _seekable(file: Any) -> bool:
