@@ -22,7 +22,6 @@ from ._sources import Target
 
 __all__ = [
     "DRAIN_LIMIT",
-    "Carried",
     "ThreadedLookup",
     "active",
     "adrive",
@@ -51,27 +50,20 @@ def active() -> bool:
     return _running.get()
 
 
-class Carried:
-    """Whether a flow ran for the request one client-level send is carrying (`carried`)."""
-
-    __slots__ = ("flow",)
-
-    def __init__(self) -> None:
-        self.flow = False
-
-
 # Set by global mode's observer around `Session.send` / httpx's `Client.send`
-# (`_uncovered`); every flow marks it. A mutable box, not a flag set later: a
-# transport that hands the request to `asyncio.to_thread` (or anyio) runs the
-# flow in a copy of this context, and the box is the same object there.
-carried: contextvars.ContextVar[Carried | None] = contextvars.ContextVar(
+# (`_uncovered`) to a one-item list, `[False]`; every flow sets its item to True.
+# A mutable box, not a flag set later: a transport that hands the request to a
+# worker thread with `asyncio.to_thread` (or anyio) runs the flow in a copy of
+# this context, and the box is the same object there. A list literal, not a
+# class: it is made for every request.
+carried: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
     "indexauth_carried", default=None
 )
 # The same boxes by the id of the request each observed send carries, while it
 # runs: a transport that hands the request to a `ThreadPoolExecutor` or
 # `loop.run_in_executor` runs the flow in a thread with an empty context, and
 # finds its box here instead (`running`). Empty unless an observed send is in flight.
-in_flight: dict[int, Carried] = {}
+in_flight: dict[int, list[bool]] = {}
 
 
 class running:  # noqa: N801 - used as `with running(request):`, like a function
@@ -89,7 +81,7 @@ class running:  # noqa: N801 - used as `with running(request):`, like a function
         if box is None and in_flight:  # a worker thread the caller's context did not reach
             box = in_flight.get(id(self._request))
         if box is not None:
-            box.flow = True
+            box[0] = True
 
     def __exit__(self, *exc_info: object) -> None:
         _running.reset(self._token)
