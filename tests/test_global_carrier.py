@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TESTS, KeyringStore
+from conftest import ROOT, TESTS, KeyringStore, ensure_supported_pip
+from pypi_front import Front
 
 CARRIER = ROOT / "src" / "_indexauth_carrier"
 SRC = ROOT / "src"
@@ -362,3 +363,91 @@ def test_tox_plugin_loads_little_while_off(value: str | None) -> None:
         "indexauth._hints", "indexauth._models", "indexauth._urls", "indexauth._version",
     }, sorted(loaded)
     assert "indexauth._tox" in loaded
+
+
+def _python310() -> str | None:
+    """A Python 3.10 on this machine (pyenv's or the system's), if there is one."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    found = sorted(pyenv.glob("3.10.*/bin/python")) + sorted(Path("/usr/bin").glob("python3.10"))
+    return str(found[-1]) if found else None
+
+
+def _toml_files(url: str) -> None:
+    """A user config.toml that makes *url* `always`, and an `indexauth login` entry for it."""
+    from indexauth._store import Store
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "indexauth" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[[index]]\nname = "team"\nurl = "{url}"\nauthenticate = "always"\n', "utf-8")
+    Store().put(url, "alice", "pw-a")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_310_child_reads_toml_with_its_pips_tomli(
+    tmp_path: Path, parent_path: list[str], tools_front: Front
+) -> None:
+    """A real 3.10 child of this 3.11+ parent, with no tomli anywhere: its pip's own copy reads
+    config.toml (`always`: nothing anonymous) and indexauth's store (the password)."""
+    python310 = _python310()
+    if python310 is None:
+        pytest.skip("no Python 3.10 on this machine")
+    venv = tmp_path / "venv310"
+    subprocess.run([python310, "-m", "venv", str(venv)], check=True, timeout=300)
+    child = venv / "bin" / "python"
+    ensure_supported_pip(child)
+    assert run(child, dict(os.environ), "-c", "import tomli").returncode != 0
+    url = tools_front.url("a")
+    _toml_files(url)
+    tools_front.hits.clear()
+    done = run(
+        child, carried_env(parent_path, PIP_CONFIG_FILE=os.devnull), "-m", "pip", "download",
+        "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "-d", str(tmp_path / "dl"),
+        "--index-url", url, "demo",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "indexauth" not in done.stderr, done.stderr
+    assert tools_front.under("a")
+    assert all(h.user == "alice" and h.status == 200 for h in tools_front.under("a"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_310_child_without_a_toml_reader_says_where_to_install_tomli(
+    tmp_path: Path, parent_path: list[str]
+) -> None:
+    """No tomli and no pip in a 3.10 child: one warning names config.toml and the command that
+    fixes it (tomli into the parent's environment), the store says the same, no traceback; and
+    that command's result works."""
+    python310 = _python310()
+    if python310 is None:
+        pytest.skip("no Python 3.10 on this machine")
+    venv = tmp_path / "bare310"
+    subprocess.run([python310, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    child = venv / "bin" / "python"
+    url = "https://private.example/simple/"
+    _toml_files(url)
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "indexauth" / "config.toml"
+    fix = f"{sys.executable} -m pip install tomli"
+    done = run(child, carried_env(parent_path), "-m", "indexauth", "status")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    # Each file once, at warning level, with the reason and the command.
+    store = Path(os.environ["XDG_DATA_HOME"]) / "indexauth" / "credentials.toml"
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("indexauth: warning:")]
+    assert len(warnings) == 2, done.stderr
+    for path in (config, store):
+        assert done.stderr.count(f"{path} cannot be read: Python 3.10 ({child}) has no TOML reader") == 1
+    assert done.stderr.count(fix) == 2, done.stderr
+    # The fix, as the hint says: tomli where the parent's indexauth is (here: on its path).
+    extra = tmp_path / "parent-tomli"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", str(extra), "tomli"],
+        check=True, timeout=300, capture_output=True,
+    )
+    done = run(child, carried_env([*parent_path, str(extra)]), "-m", "indexauth", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    report = json.loads(done.stdout)
+    assert [(i["name"], i["policy"]) for i in report["indexes"]] == [("team", "always")]
+    assert report["store"]["entries"] == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import string
 import subprocess
 import sys
 import textwrap
@@ -21,12 +22,16 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import indexauth
 from index_server import IndexServer
+from test_url_tokens import _assert_hidden, _captured
 
 SAID = "that global mode does not instrument"
 DRIVERS = ("requests", "httpx", "httpx-async", "httpx2", "httpx2-async")
@@ -192,6 +197,15 @@ def carrier_for(driver: str, kind: str) -> Any:
     if kind == "refusing":
         return refusing(library, is_async)
     return uncovered(library, kind, is_async)
+
+
+@pytest.fixture(scope="module", name="shared_server")
+def fixture_shared_server() -> Iterator[IndexServer]:
+    """One server for every generated example: /p/ wants alice."""
+    server = IndexServer().start()
+    server.route("/p/", users={"alice": "pw"})
+    yield server
+    server.stop()
 
 
 @pytest.fixture(name="installed")
@@ -367,3 +381,26 @@ def test_the_see_line_names_a_section_of_docs_global_md() -> None:
     text = (Path(__file__).parent.parent / page).read_text("utf-8")
     headings = [line.lstrip("#").strip().lower().replace(" ", "-") for line in text.splitlines() if line.startswith("#")]
     assert anchor in headings
+
+
+secrets = st.text(string.ascii_letters + string.digits + "-_.~/@:#?%+!$&'()*,;=", min_size=8, max_size=30).map(
+    lambda s: "Zq8" + s
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=secrets, form=st.sampled_from(["alice:{s}@", "{s}@", "{s}:@"]))
+def test_property_the_warning_never_shows_the_index_urls_secret(
+    shared_server: IndexServer, secret: str, form: str
+) -> None:
+    """For any password or token in your index's URL: the warning names the index without it."""
+    url = shared_server.url("/p/simple/").replace("://", "://" + form.format(s=quote(secret, safe="")))
+    with pytest.MonkeyPatch.context() as mp, _captured() as out:
+        mp.setenv("INDEXAUTH_INDEX_P_URL", url)
+        indexauth.install()
+        try:
+            assert sender("requests", "custom")(shared_server.url("/p/simple/x/")) == 401
+        finally:
+            indexauth.uninstall()
+    assert SAID in out.getvalue()
+    _assert_hidden(secret, out.getvalue())

@@ -5,12 +5,14 @@ one page per package. So once a server refuses credentials from a source (401,
 or 403 to credentials), every later request under that index goes without
 them, and the error says they were "refused earlier in this process by ...".
 A different credential (corrected, or refreshed by a helper) is sent as usual.
-(Issue 9, point 6.)
+(Issue 9, point 6.) A 403 after the index answered the same credentials with a
+2xx refuses that one resource only (Artifactory with Xray blocking a package).
 """
 
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 import requests
@@ -135,3 +137,30 @@ def test_fingerprint_is_per_credential_and_hides_the_secret() -> None:
     assert a != fingerprint(Credentials("alice", secret + "x"))
     assert a != fingerprint(Credentials.bearer(secret))
     assert secret not in a
+
+
+def test_global_mode_403_for_one_package_after_a_2xx(
+    server: IndexServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`INDEXAUTH=1` in process, pip's own session: a blocked package does not turn the run anonymous."""
+    from pip._internal.network.session import PipSession
+
+    server.route("/p/", users={"alice": "wonder-land"})
+    server.route("/p/simple/blocked/", users={"alice": "wonder-land"}, status=403)
+    monkeypatch.setenv("INDEXAUTH_INDEX_INTERNAL_URL", server.url("/p/simple/"))
+    monkeypatch.setenv("INDEXAUTH_INDEX_INTERNAL_USERNAME", "alice")
+    monkeypatch.setenv("INDEXAUTH_INDEX_INTERNAL_PASSWORD", "wonder-land")
+    indexauth.install()
+    try:
+        session = PipSession(cache=str(tmp_path / "cache"), index_urls=[server.url("/p/simple/")])
+        paths = ("/p/simple/a/", "/p/simple/blocked/", "/p/simple/b/")
+        statuses = [session.get(server.url(path)).status_code for path in paths]
+        session.close()
+    finally:
+        indexauth.uninstall()
+    assert [s.user for s in server.seen] == ["alice", "alice", "alice"]
+    assert statuses == [200, 403, 200]  # pip gets the 403 itself, as it would without indexauth
+    said = caplog.text
+    assert "the server refused this one resource, not the credentials" in said
+    assert "refused earlier" not in said and "wonder-land" not in said

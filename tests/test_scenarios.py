@@ -59,6 +59,7 @@ T0 = 1893456000.0  # 2030-01-01T00:00:00Z: the injected clock's start; helpers e
 
 
 PRIVATE = {"prefix": "/private/", "users": ALICE}
+BLOCKED = {"prefix": "/private/simple/blocked/", "status": 403}  # a package a policy blocks
 SCENARIOS = [
     Scenario(
         "auto-public-index-no-lookup",
@@ -318,6 +319,81 @@ SCENARIOS = [
         [indexauth.CredentialsRejectedError, 404, 404],
         [None, "alice", None, None],
         keyring={("{base}/private/simple/", "alice"): "wrong"},
+    ),
+    # Artifactory with Xray (or Nexus Firewall) answers 403 for one blocked package: credentials
+    # the index has answered with a 2xx are not refused by it, and go on to the rest.
+    Scenario(
+        "403-for-one-package-after-a-2xx-keeps-the-credentials",
+        [PRIVATE, {**BLOCKED, "users": ALICE}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/a/", "/private/simple/blocked/", "/private/simple/b/"],
+        [200, indexauth.ForbiddenError, 200],
+        ["alice", "alice", "alice"],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+    ),
+    Scenario(
+        "403-for-one-package-says-the-resource-was-refused-not-the-credentials",
+        [PRIVATE, {**BLOCKED, "users": ALICE}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/a/", "/private/simple/blocked/"],
+        [200, indexauth.ForbiddenError],
+        ["alice", "alice"],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+        message="the server refused this one resource, not the credentials",
+        absent="wonder-land",
+    ),
+    Scenario(
+        "403-for-one-package-after-a-2xx-keyring-found-on-a-challenge",
+        [PRIVATE, {**BLOCKED, "users": ALICE}],
+        [{"url": "{base}/private/simple/"}],
+        ["/private/simple/a/", "/private/simple/blocked/", "/private/simple/b/"],
+        [200, indexauth.ForbiddenError, 200],
+        [None, "alice", "alice", "alice"],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+        lookups=1,
+    ),
+    Scenario(
+        "403-for-one-package-after-a-2xx-no-helper-rerun",
+        [
+            {"prefix": "/private/", "tokens": {"Authorization": ["Bearer t1"]}},
+            {**BLOCKED, "tokens": {"Authorization": ["Bearer t1"]}},
+        ],
+        [{"url": "{base}/private/simple/", "credential_helper": ["az-helper"], "authenticate": "always"}],
+        ["/private/simple/a/", "/private/simple/blocked/", "/private/simple/b/"],
+        [200, indexauth.ForbiddenError, 200],
+        ["Bearer t1", "Bearer t1", "Bearer t1"],
+        programs={"az-helper": {"tokens": ["t1", "t2"], "helper": ("Authorization", "Bearer {token}", None)}},
+        runs={"az-helper": 1},
+        header="authorization",
+    ),
+    Scenario(
+        "401-after-a-2xx-still-refuses-the-credentials",
+        [PRIVATE, {**BLOCKED, "users": ALICE, "status": 401}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/a/", "/private/simple/blocked/", "/private/simple/b/"],
+        [200, indexauth.CredentialsRejectedError, indexauth.CredentialsRejectedError],
+        ["alice", "alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+        message="refused earlier in this process",
+    ),
+    Scenario(
+        "403-on-the-first-use-still-refuses-the-credentials",
+        [PRIVATE, {**BLOCKED, "users": ALICE}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/blocked/", "/private/simple/a/"],
+        [indexauth.ForbiddenError, indexauth.ForbiddenError],
+        ["alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
+        message="refused earlier in this process",
+    ),
+    Scenario(
+        "404-is-no-2xx-a-later-403-still-refuses-the-credentials",
+        [PRIVATE, {**BLOCKED, "users": ALICE}, {"prefix": "/private/simple/gone/", "users": ALICE, "status": 404}],
+        [{"url": "{base}/private/simple/", "name": "internal"}],
+        ["/private/simple/gone/", "/private/simple/blocked/", "/private/simple/a/"],
+        [404, indexauth.ForbiddenError, indexauth.ForbiddenError],
+        ["alice", "alice", None],
+        env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "wonder-land"},
     ),
     Scenario(
         "digest-challenge-left-to-the-caller-no-basic-retry",

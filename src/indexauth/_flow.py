@@ -259,7 +259,7 @@ class Authenticator:
         if known is not None:
             creds, source = known
             status, challenge = _answer((yield Send("set", creds.headers())))
-            if status in (401, 403) and creds.refreshable:
+            if creds.refreshable and self._refused_credentials(status, target, creds):
                 return (
                     yield from self._refresh(
                         status, challenge, url, target, policy, creds, source, attempts, replayable
@@ -304,7 +304,7 @@ class Authenticator:
             return Outcome(self._unreplayable(url, target, policy, result, status), True)
         creds = result.credentials
         status, challenge = _answer((yield Send("set", creds.headers(), retry=True)))
-        if status in (401, 403) and creds.refreshable:
+        if creds.refreshable and self._refused_credentials(status, target, creds):
             return (
                 yield from self._refresh(
                     status,
@@ -369,6 +369,18 @@ class Authenticator:
             refreshed=True,
         )
 
+    def _refused_credentials(self, status: int, target: Target, creds: Credentials) -> bool:
+        """Whether *status* refuses *creds* themselves, not the one resource asked for.
+
+        A 401 always does, and so does a 403 to credentials the index has not yet
+        answered with a 2xx. A 403 to credentials it has (Artifactory with Xray, Nexus
+        Firewall: one blocked package) refuses that resource only: the credentials are
+        not marked refused, not refreshed, and still sent for the rest of the index.
+        """
+        if status == 401:
+            return True
+        return status == 403 and not self.resolver.proven(target, creds)
+
     def _unreplayable(
         self, url: str, target: Target, policy: str, result: LookupResult, status: int
     ) -> IndexAuthError:
@@ -405,6 +417,8 @@ class Authenticator:
                 source = self.request_source
             if refreshed:
                 source += ", run again for fresh credentials, which were refused too"
+            if creds is not None and not self._refused_credentials(status, target, creds):
+                return Outcome(self._resource_refused(url, target, policy, source, attempts), True)
             error = self._refused(status, url, target, policy, source, attempts)
             if creds is not None:
                 refusal = Refusal(status, redact(url), source, type(error))
@@ -417,8 +431,27 @@ class Authenticator:
         if creds is not None and status < 500:
             # A 404 to credentials is "no such package", not a refusal: keep sending
             # them up front, or every miss on a GitLab index costs two round trips.
-            self.resolver.accepted(target, creds, source)
+            self.resolver.accepted(target, creds, source, proven=200 <= status < 300)
         return _OK
+
+    def _resource_refused(
+        self, url: str, target: Target, policy: str, source: str, attempts: tuple[Attempt, ...]
+    ) -> IndexAuthError:
+        from ._hints import resource_refused_hint  # noqa: PLC0415 - loaded when something went wrong
+
+        return ForbiddenError(
+            f"{redact(url)} answered 403 Forbidden to credentials it accepted earlier in this "
+            f"process ({_where(target)}, authenticate={policy!r}): the server refused this one "
+            f"resource, not the credentials (from {source}), which are still sent for the rest "
+            "of the index",
+            url=url,
+            index=target.index.ref if target.index else None,
+            policy=policy,
+            attempts=attempts,
+            hint=resource_refused_hint(),
+            status=403,
+            source=source,
+        )
 
     def _refused(
         self,

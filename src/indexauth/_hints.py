@@ -8,7 +8,13 @@ from ._exceptions import Attempt
 from ._models import env_name
 from ._sources import Target
 
-__all__ = ["missing_hint", "rejected_hint", "token_refused_hint", "unreplayable_hint"]
+__all__ = [
+    "missing_hint",
+    "rejected_hint",
+    "resource_refused_hint",
+    "token_refused_hint",
+    "unreplayable_hint",
+]
 
 
 def _service(target: Target) -> str:
@@ -103,6 +109,16 @@ def rejected_hint(target: Target, source: str, status: int) -> str:
         )
     what = f"the password or token from {source} is wrong or expired"
     return f"{what}: {fix}" if fix else what
+
+
+def resource_refused_hint() -> str:
+    """What a 403 means for one resource when the same credentials read the rest of the index."""
+    return (
+        "your credentials are fine (this index accepted them earlier): the server forbids "
+        "this one resource, usually a package that a policy blocks (JFrog Xray, Nexus "
+        "Firewall, a quarantine) or a path your permissions do not cover; the server's "
+        "response body says which. Pin another version, or ask the index's administrators"
+    )
 
 
 def _fix(target: Target, source: str) -> str:

@@ -26,6 +26,8 @@ Rules, in one place:
   itself, and never sent there again by this process (`refused`): a wrong
   token cannot lock an account one package page at a time. A refreshed or
   corrected credential hashes differently and is sent as usual.
+- Credentials an index answered with a 2xx are `proven` there: a later 403 is
+  about that one resource (a package a policy blocks), not about them.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class Resolver:
         self._memo: OrderedDict[tuple[str, str], _Slot] = OrderedDict()
         self._seeds: dict[tuple[str, str], LookupResult] = {}
         self._accepted: dict[tuple[str, str], tuple[Credentials, str]] = {}
+        self._proven: dict[tuple[str, str], Credentials] = {}  # answered with a 2xx, per index
         self._expired: set[tuple[str, str]] = set()
         self._refused: OrderedDict[tuple[tuple[str, str], str], Refusal] = OrderedDict()
         self._warned: set[str] = set()
@@ -210,17 +213,33 @@ class Resolver:
             slot.done.set()
         return slot.result
 
-    def accepted(self, target: Target, creds: Credentials, source: str) -> None:
-        """The server accepted *creds*: send them up front from now on."""
+    def accepted(
+        self, target: Target, creds: Credentials, source: str, *, proven: bool = False
+    ) -> None:
+        """The server accepted *creds*: send them up front from now on.
+
+        *proven*: it answered them with a 2xx, so they are `proven` for *target*.
+        """
         if target.index is None:
             return
         key = target.key
         known = self._accepted.get(key)
-        if known is not None and (known[0] is creds or known[0] == creds):
+        if (
+            known is not None
+            and (known[0] is creds or known[0] == creds)
+            and (not proven or self.proven(target, creds))
+        ):
             return  # the common case, on every request: nothing to write, no lock
         with self._lock:
             self._accepted[key] = (creds, source)
+            if proven:
+                self._proven[key] = creds
             self._expired.discard(key)
+
+    def proven(self, target: Target, creds: Credentials) -> bool:
+        """Whether *target*'s index answered *creds* with a 2xx earlier in this process."""
+        known = self._proven.get(target.key)
+        return known is not None and (known is creds or known == creds)
 
     def rejected(self, target: Target, creds: Credentials, refusal: Refusal | None = None) -> None:
         """The server refused *creds*: forget them, so the next challenge looks again.
@@ -236,6 +255,8 @@ class Resolver:
                     self._refused.popitem(last=False)
             if self._accepted.get(key, (None,))[0] == creds:
                 del self._accepted[key]
+            if self._proven.get(key) == creds:
+                del self._proven[key]
             slot = self._memo.get(key)
             if slot is not None and slot.result is not None and slot.result.credentials == creds:
                 del self._memo[key]

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import _toml
 from ._exceptions import ConfigurationError
 from ._models import POLICIES, Index, env_name, mark_untrusted
 from ._urls import Realm, UrlError, realm_of, redact, split_url
@@ -498,26 +499,20 @@ def _is_local(url: object) -> bool:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415
-    else:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
-        except ImportError:
-            raise ConfigurationError(
-                f"{path} cannot be read: Python 3.10 needs the tomli package for TOML",
-                hint="pip install tomli",
-            ) from None
+    try:
+        toml = _toml.reader()
+    except _toml.NoTomlReader as exc:
+        raise ConfigurationError(f"{path} cannot be read: {exc.reason}", hint=exc.fix) from None
     try:
         with path.open("rb") as file:
-            data: dict[str, Any] = tomllib.load(file)
+            data: dict[str, Any] = toml.load(file)
             return data
     except UnicodeDecodeError as exc:
         raise ConfigurationError(
             f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})",
             hint=f"save {path} as UTF-8, as TOML requires",
         ) from None
-    except tomllib.TOMLDecodeError as exc:
+    except toml.TOMLDecodeError as exc:
         raise ConfigurationError(
             f"{path} is not valid TOML: {exc}", hint=f"fix the syntax of {path}"
         ) from None

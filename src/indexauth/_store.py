@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from . import _toml
 from ._exceptions import ConfigurationError
 from ._models import Credentials
 from ._sources import Recorder, SourceFailure, Target
@@ -157,15 +158,14 @@ def emit_toml(credentials: list[StoredCredential]) -> str:
 
 def parse_toml(text: str, path: Path) -> list[StoredCredential]:
     """The credentials in *text*, or `StoreError` saying what is wrong (never the values)."""
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415 - only when a store file is read
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
-
+    try:
+        toml = _toml.reader()
+    except _toml.NoTomlReader as exc:
+        raise StoreError(f"{path} cannot be read: {exc.reason}", path=path, hint=exc.fix) from None
     fix = f"fix {path} by hand, or move it aside and run `indexauth login URL` again"
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         raise StoreError(f"{path} is not valid TOML ({exc})", path=path, hint=fix) from None
     except RecursionError:
         raise StoreError(f"{path} nests arrays or tables too deeply", path=path, hint=fix) from None

@@ -23,13 +23,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from . import _toml
 from ._models import Credentials
 from ._sources import Recorder, Target
 from ._urls import Realm, UrlError, is_path_prefix, realm_of, redact, split_url
@@ -56,7 +56,14 @@ def uv_credentials_path() -> Path:
 
 
 class UvStoreError(Exception):
-    """uv's credentials file cannot be used; the message names it and never a value."""
+    """uv's credentials file cannot be used; the message names it and never a value.
+
+    *hint* is the fix when it is not the file's content (for that: `uv auth login`).
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -97,14 +104,13 @@ def read_uv_store(path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> list[UvE
 
 
 def _parse(text: str, path: Path) -> list[UvEntry]:
-    if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415 - only when the file exists
-    else:  # pragma: no cover - Python 3.10 only
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        toml = _toml.reader()
+    except _toml.NoTomlReader as exc:
+        raise UvStoreError(f"{path} cannot be read: {exc.reason}", hint=exc.fix) from None
+    try:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         # The decoder's message names a line and column, never the text found there.
         raise UvStoreError(f"{path} is not valid TOML ({exc})") from None
     except RecursionError:
@@ -228,7 +234,8 @@ class UvStoreSource:
             entries = read_uv_store(path, lock_timeout=self.lock_timeout)
         except UvStoreError as exc:
             record(self.name, str(path), username, "failed: the file cannot be used; skipped")
-            self._warn_once(f"{exc}; skipped (indexauth only reads it: fix it with `uv auth login`)")
+            fix = exc.hint or "indexauth only reads it: fix it with `uv auth login`"
+            self._warn_once(f"{exc}; skipped ({fix})")
             return None
         if entries is None:
             record(self.name, str(path), username, "no such file")
