@@ -7,6 +7,7 @@ each request is printed as the server saw it (username only, never the password)
 from __future__ import annotations
 
 import base64
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,7 +28,9 @@ class _Handler(BaseHTTPRequestHandler):
             if (user, password) != (USERNAME, PASSWORD):
                 user = f"{user} (wrong password)"
         ok = user == USERNAME
-        print(f"  server: GET {self.path} as {user or 'anonymous'} -> {200 if ok else 401}")
+        # One write per line: print() writes the newline separately, and concurrent requests
+        # (httpx_async.py) ran their lines together.
+        sys.stdout.write(f"  server: GET {self.path} as {user or 'anonymous'} -> {200 if ok else 401}\n")
         body = f"<a href='/files/demo-1.0.tar.gz'>demo-1.0</a> for {self.path}".encode()
         self.send_response(200 if ok else 401)
         if not ok:
