@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -144,3 +148,86 @@ def test_the_urllib_driver_answers_a_challenge(server: IndexServer) -> None:
     outcome, exchange = get(anonymous, server.url("/simple/pkg/"), timeout=10)
     assert exchange.sent == [("none", 401)]
     assert outcome.error is not None
+
+
+DRIP_EVERY = 0.25  # seconds between bytes: well inside a 1 s read timeout, so each read succeeds
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
+
+
+@contextmanager
+def dripping_server(part: str) -> Iterator[int]:
+    """A server on 127.0.0.1 that answers 200 one byte at a time: in its headers, or its body.
+
+    Read whole, the answer takes about 20 s (`DRIP_EVERY` per byte); it stops as soon
+    as the client goes away.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    head, _, body = ANSWER.partition(b"\r\n\r\n")
+    at_once, dripped = (b"", ANSWER) if part == "headers" else (head + b"\r\n\r\n", body)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                try:
+                    conn.sendall(at_once)
+                    for byte in dripped:
+                        if stop.wait(DRIP_EVERY):
+                            break
+                        conn.sendall(bytes([byte]))
+                except OSError:
+                    continue  # the client gave up: good
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_check_ends_when_the_server_drips_its_answer(
+    part: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 200 dripped one byte at a time cannot hold `check`: the whole answer gets --timeout."""
+    with dripping_server(part) as port:
+        code, text = check(f"http://127.0.0.1:{port}/simple/", capsys, "--timeout", "1")
+    assert code == EXIT_CODES["unreachable"], text
+    assert "the answer did not arrive whole within 1 s (--timeout)" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.timeout(60)
+def test_login_check_ends_when_the_server_drips_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`login --check` against a dripping server: unreachable, nothing stored."""
+    monkeypatch.setenv("INDEXAUTH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
+    with dripping_server("body") as port:
+        code = main([
+            "login", f"http://127.0.0.1:{port}/simple/", "--username", "alice",
+            "--password-stdin", "--check", "--store", "file", "--timeout", "1",
+        ])
+    out, err = capsys.readouterr()
+    assert code == EXIT_CODES["unreachable"], out + err
+    assert "the answer did not arrive whole within 1 s" in err
+    assert not (tmp_path / "data" / "credentials.toml").exists()

@@ -368,6 +368,46 @@ def test_off_pth_line_imports_nothing(venv: Path, value: str) -> None:
     assert not [name for name in imported if "indexauth" in name], done.stderr
 
 
+def _pyenv_pythons() -> list[Path]:
+    """Every pyenv Python 3.10 or later on this machine (none in a clean CI image)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    return sorted(pyenv.glob("3.1[0-9].*/bin/python"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("python", _pyenv_pythons() or [None], ids=lambda p: p.parent.parent.name if p else "none")
+def test_pth_line_on_every_python(python: Path | None, tmp_path: Path) -> None:
+    """The line (an exec inside site's exec) means the same on each Python version: 3.13 changed
+    how exec sees a function's locals (PEP 667)."""
+    if python is None:
+        pytest.skip("no pyenv Python 3.10+ on this machine")
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(tmp_path / "v")], check=True, timeout=120)
+    child = tmp_path / "v"
+    site = Path(run(child, {}, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip())
+    for name in ("indexauth.pth", "_indexauth_startup.py"):
+        (site / name).write_bytes((ROOT / "src" / name).read_bytes())
+    probe = (
+        "import sys; startup = sys.modules.get('_indexauth_startup');"
+        "print(sorted(m for m in sys.modules if 'indexauth' in m), getattr(startup, '_watching', None))"
+    )
+    seen = {}
+    for value in (None, "0", "", "off", "1", "enabled"):
+        done = run(child, {"INDEXAUTH": value, "PYTHONPATH": None}, "-X", "importtime", "-c", probe)
+        assert done.returncode == 0, output(done)
+        imported = any(
+            line.rsplit("|", 1)[-1].strip() == "_indexauth_startup" for line in done.stderr.splitlines()
+        )
+        seen[value] = (done.stdout.strip(), imported, done.stderr.count("is not understood"))
+    off = ("[] None", False, 0)
+    assert seen == {
+        None: off, "0": off, "": off,
+        "off": ("[] None", True, 0),  # quiet, but imported and dropped again (docs/global.md)
+        "1": ("['_indexauth_startup'] True", True, 0),
+        "enabled": ("['_indexauth_startup'] False", True, 1),
+    }
+
+
 # The `.pth` line of the wheels before the off values were free (a33c2af..5e4f8d8).
 OLD_PTH_LINE = 'import os;"INDEXAUTH"in os.environ and __import__("_indexauth_startup").pth()\n'
 

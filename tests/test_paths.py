@@ -170,9 +170,9 @@ NAMES = st.text(
 
 @st.composite
 def disguised_dot_segments(draw: st.DrawFn) -> str:
-    """A segment some server reads as `.` or `..` (or `...`), other than a plain one."""
+    """A segment some server reads as `.` or `..`, other than a plain one."""
     parts = draw(st.lists(DROPPED, max_size=2))
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, 2))):
         parts.append(draw(DOTS))
         parts += draw(st.lists(DROPPED, max_size=1))
     if draw(st.booleans()):

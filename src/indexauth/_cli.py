@@ -1122,7 +1122,10 @@ def _parser() -> argparse.ArgumentParser:
             help="how to ask keyring: the module, the `keyring` command, or not at all",
         )
         p.add_argument(
-            "--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds for keyring and HTTP"
+            "--timeout",
+            type=seconds,
+            default=DEFAULT_TIMEOUT,
+            help="seconds for keyring, and for each HTTP answer as a whole",
         )
 
     login = sub.add_parser("login", help="store credentials for an index")
@@ -1148,7 +1151,10 @@ def _parser() -> argparse.ArgumentParser:
         help="where to store: keyring, indexauth's credentials.toml, or keyring when usable",
     )
     login.add_argument(
-        "--timeout", type=seconds, default=HTTP_TIMEOUT, help="seconds for keyring and HTTP"
+        "--timeout",
+        type=seconds,
+        default=HTTP_TIMEOUT,
+        help="seconds for keyring, and for each HTTP answer as a whole",
     )
     login.set_defaults(func=cmd_login)
 

@@ -22,7 +22,6 @@ from ._sources import Target
 
 __all__ = [
     "DRAIN_LIMIT",
-    "Carried",
     "ThreadedLookup",
     "active",
     "adrive",
@@ -51,20 +50,12 @@ def active() -> bool:
     return _running.get()
 
 
-class Carried:
-    """Whether a flow ran for the request one client-level send is carrying (`carried`)."""
-
-    __slots__ = ("flow",)
-
-    def __init__(self) -> None:
-        self.flow = False
-
-
 # Set by global mode's observer around `Session.send` / httpx's `Client.send`
-# (`_uncovered`); every flow marks it. A mutable box, not a flag set later: a
-# transport that hands the request to a worker thread runs the flow in a copy
-# of this context, and the box is the same object there.
-carried: contextvars.ContextVar[Carried | None] = contextvars.ContextVar(
+# (`_uncovered`) to a one-item list, `[False]`; every flow sets its item to True.
+# A mutable box, not a flag set later: a transport that hands the request to a
+# worker thread runs the flow in a copy of this context, and the box is the same
+# object there. A list literal, not a class: it is made for every request.
+carried: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
     "indexauth_carried", default=None
 )
 
@@ -79,7 +70,7 @@ class running:  # noqa: N801 - used as `with running():`, like a function
         self._token = _running.set(True)
         box = carried.get()
         if box is not None:
-            box.flow = True
+            box[0] = True
 
     def __exit__(self, *exc_info: object) -> None:
         _running.reset(self._token)

@@ -9,7 +9,7 @@ wrap (`problem`).
 
 To notice, `requests.Session.send` and httpx's `Client.send` /
 `AsyncClient.send` are wrapped one level up. Each call puts a fresh
-`_driver.Carried` box in a context variable, and every flow marks it
+box (`[False]`) in the context variable `_driver.carried`, and every flow marks it
 (`_driver.running`). Only when the response is a failure (401, 403, 404) or
 the send raised, the box is unmarked and the URL is inside a configured
 index, one warning is logged for the whole process, naming the index
@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _patch
-from ._driver import Carried, carried
+from ._driver import carried
 from ._urls import redact
 
 __all__ = [
@@ -138,34 +138,34 @@ def _library_hint(name: str) -> str:
 
 def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """`requests.Session.send`: notice a failure to a configured index that no flow saw."""
-    box = Carried()
+    box = [False]
     token = carried.set(box)
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
-        if not box.flow:
+        if not box[0]:
             _failed(instance, args, kwargs, None, exc)
         raise
     finally:
         carried.reset(token)
-    if not box.flow and response.status_code in _FAILED:
+    if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
 
 
 def client_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """httpx's `Client.send`: the same, for httpx and httpx2."""
-    box = Carried()
+    box = [False]
     token = carried.set(box)
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
-        if not box.flow:
+        if not box[0]:
             _failed(instance, args, kwargs, None, exc)
         raise
     finally:
         carried.reset(token)
-    if not box.flow and response.status_code in _FAILED:
+    if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
 
@@ -174,17 +174,17 @@ async def async_client_send(
     wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """httpx's `AsyncClient.send`: the same, awaited."""
-    box = Carried()
+    box = [False]
     token = carried.set(box)
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
-        if not box.flow:
+        if not box[0]:
             _failed(instance, args, kwargs, None, exc)
         raise
     finally:
         carried.reset(token)
-    if not box.flow and response.status_code in _FAILED:
+    if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
 

@@ -3,18 +3,23 @@
 The `indexauth` command makes its live requests here (`check`, `login --check`),
 so it needs neither requests nor httpx and cannot disagree with the library
 about what is sent where. Redirects are reported, never followed; at most
-`DRAIN_LIMIT` bytes of a body are read.
+`DRAIN_LIMIT` bytes of a body are read. Each answer (status line, headers and
+what is read of the body) must arrive whole within the timeout: a server that
+drips one byte at a time cannot hold the command.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
-from typing import IO
+from typing import IO, Any
 
 from ._driver import DRAIN_LIMIT, drive, reply
 from ._flow import Authenticator, Outcome, Reply, Send
@@ -78,15 +83,90 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _Deadline(io.RawIOBase):
+    """A socket's reads, each given what is left of the time for the whole answer."""
+
+    def __init__(self, sock: socket.socket, deadline: float, budget: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # counted by the socket, as http.client's
+        self._deadline = deadline
+        self._budget = budget
+        self._each = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(self._late())
+        self._sock.settimeout(left if self._each is None else min(left, self._each))
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if time.monotonic() >= self._deadline:
+                raise TimeoutError(self._late()) from None
+            raise
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _late(self) -> str:
+        return (
+            f"the answer did not arrive whole within {self._budget:g} s (--timeout): "
+            "the server sends it too slowly"
+        )
+
+
+def _opener(timeout: float) -> urllib.request.OpenerDirector:
+    """urllib's opener, redirects not followed, each answer read within *timeout* in all."""
+    deadline = time.monotonic() + timeout
+
+    class Sock:
+        # http.client reads an answer only through `sock.makefile("rb")`.
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def makefile(self, mode: str) -> io.BufferedReader:
+            del mode
+            return io.BufferedReader(_Deadline(self.sock, deadline, timeout))
+
+    class Response(http.client.HTTPResponse):
+        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+            super().__init__(Sock(sock), *args, **kwargs)  # type: ignore[arg-type]
+
+    class HTTP(http.client.HTTPConnection):
+        response_class = Response
+
+    class HTTPS(http.client.HTTPSConnection):
+        response_class = Response
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTP, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPS, req, context=getattr(self, "_context", None))
+
+    return urllib.request.build_opener(_NoRedirect, HTTPHandler, HTTPSHandler)
+
+
 def _send_one(
     url: str, headers: Sequence[tuple[str, str]], timeout: float
 ) -> tuple[int | Reply, str | None]:
     """One GET with *headers* (secrets, never sent on to a redirect); its status (with the
-    challenge header for 401, 403, 404) and a redirect's Location."""
+    challenge header for 401, 403, 404) and a redirect's Location.
+
+    The answer must arrive whole within *timeout* seconds of the send, its body
+    read up to `DRAIN_LIMIT` bytes; connecting has its own *timeout*.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
     for name, value in headers:
         request.add_unredirected_header(name, value)
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = _opener(timeout)
     try:
         with opener.open(request, timeout=timeout) as response:
             response.read(DRAIN_LIMIT)  # bounded: the caller only needs the status

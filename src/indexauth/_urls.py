@@ -195,10 +195,9 @@ def effective_path(path: str) -> str | None:
     overlong UTF-8 (`%c0%ae`) or Unicode compatibility forms (`%ef%bc%8e`, a
     full-width dot), drop NUL, control and space characters or stop at a NUL
     (`..%00`), cut `;params` (`..;`, `..%3b`: Tomcat), or split on `\\`, `%5c`
-    or `%2f` (`..%2f..`). A segment of dots only (`...`) is one too: Windows
-    trims trailing dots. The same `None` for a plain dot segment next to a segment
+    or `%2f` (`..%2f..`). The same `None` for a plain dot segment next to a segment
     that another reading splits or empties, or an empty segment (`//`), which some
-    servers merge. Names with dots in them (`a..b`, `.well-known`,
+    servers merge. Other names with dots (`a..b`, `.well-known`, `...`,
     `pkg-1.0.tar.gz`) are ordinary segments.
 
     >>> effective_path("/a/simple/%2e%2e/%2E./b/x.whl")
@@ -304,12 +303,11 @@ def _loose_utf8(data: bytes) -> str:
 
 
 def _is_dot_like(piece: str) -> bool:
-    """Whether some server reads *piece* as `.`, `..` or another all-dots name."""
+    """Whether some server reads *piece* as `.` or `..`."""
     # C code stops at a NUL; Tomcat cuts `;params`; Windows cuts `:stream` (`..::$DATA`).
     for reading in (piece, piece.partition("\x00")[0]):
         for cut in (reading.partition(";")[0], reading.partition(":")[0]):
-            name = _kept(cut)
-            if name and not name.strip("."):
+            if _kept(cut) in (".", ".."):
                 return True
     return False
 
