@@ -254,3 +254,77 @@ def test_token_command_prints_the_url_token(
     url = server.url("/p/simple/").replace("http://", f"http://{token}@")
     assert main(["token", url, "--keyring-provider", "disabled"]) == 0
     assert capsys.readouterr().out == token + "\n"
+
+
+# Tokens with a raw "/" (base64 secrets have one in most keys): `https://ab/cd@host/` is host
+# `ab` and path `/cd@host/` to every URL parser, so without care the token is printed as a path.
+slashed_tokens = st.builds(
+    lambda parts, lead, trail: "/" * lead + "/".join(parts) + "/" * trail,
+    st.lists(
+        st.text(string.ascii_letters + string.digits + "+=_~-", min_size=5, max_size=12).map(
+            lambda s: "Zq8" + s
+        ),
+        min_size=2,
+        max_size=4,
+    ),
+    st.integers(0, 1),
+    st.integers(0, 1),
+)
+
+
+def _assert_no_piece(token: str, *texts: str | bytes) -> None:
+    """No piece of *token* between its slashes, in any form, appears in *texts*."""
+    for piece in filter(None, token.split("/")):
+        _assert_hidden(piece, *texts)
+
+
+class TestTokenWithARawSlash:
+    """`https://ab/cd@host/simple/`: refused with a typed error naming %2F, and never printed."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(token=slashed_tokens, empty_password=st.booleans())
+    def test_property_refused_and_masked(self, token: str, empty_password: bool) -> None:
+        """redact, Index's error (str, repr, render, hint, pickle) and pip's -i warning hide it."""
+        from indexauth import _pip
+
+        user = token + (":" if empty_password else "")
+        url = f"https://{user}@h.example/simple/"
+        assert redact(url) == "https://****@h.example/simple/"
+        assert redact(url + "pkg/?x=1") == "https://****@h.example/simple/pkg/?x=1"
+        with pytest.raises(indexauth.ConfigurationError) as caught:
+            indexauth.Index(url)
+        error = caught.value
+        assert "%2F" in str(error)
+        _assert_no_piece(token, str(error), repr(error), error.render(), pickle.dumps(error))
+        _pip._said.clear()  # each example's warning is said once per process
+        with _captured() as out:
+            assert [i.url for i in _pip.pip_indexes([url])] == []
+        assert "%2F" in out.getvalue()
+        _assert_no_piece(token, out.getvalue())
+
+    @settings(max_examples=10, deadline=None)
+    @given(token=slashed_tokens)
+    def test_property_cli_never_prints_it(self, token: str) -> None:
+        """`check` (text and --json) ends in a usage error saying %2F; `status` warns; no piece shown."""
+        url = f"https://{token}@h.example/simple/"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("INDEXAUTH_INDEX_TOK_URL", url)
+            for argv in (["check", url], ["check", url, "--json"], ["status"], ["status", "--json"]):
+                stdout = io.StringIO()
+                with _captured() as out, contextlib.redirect_stdout(stdout):
+                    code = main([*argv, "--keyring-provider", "disabled"])
+                _assert_no_piece(token, out.getvalue(), stdout.getvalue())
+                if argv[0] == "check":
+                    assert code == 2
+                    assert "%2F" in out.getvalue() + stdout.getvalue()
+
+    def test_urls_with_an_at_in_the_path_still_work(self) -> None:
+        """The control: a dotted host, localhost or a port keeps an `@` in the path a path."""
+        for url in (
+            "https://h.example/team@corp/simple/",
+            "http://localhost/team@corp/simple/",
+            "http://127.0.0.1:8080/team@corp/simple/",
+            "https://h.example/simple/@scope/",
+        ):
+            assert indexauth.Index(url).url == url
+            assert redact(url) == url

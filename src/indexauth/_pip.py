@@ -41,7 +41,7 @@ from ._exceptions import ConfigurationError, IndexAuthError
 from ._flow import PIP_URL_SOURCE, Authenticator
 from ._keyring import PROVIDERS
 from ._models import Credentials, Index, mark_untrusted
-from ._urls import UrlError, realm_of, redact, split_url, strip_userinfo
+from ._urls import UrlError, realm_of, redact, split_url, strip_userinfo, token_cut_by_slash
 
 __all__ = [
     "MIN_PIP",
@@ -308,7 +308,10 @@ def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
     for url in index_urls:
         try:
             parts = split_url(url)
-        except UrlError:
+        except UrlError as exc:
+            if token_cut_by_slash(url):
+                # pip sends this to the host named by the token's start: say why, once.
+                _warn_once(f"indexauth: pip's index {redact(url)} is used without indexauth: {exc}")
             continue  # file:// and friends: nothing to authenticate
         entry = _settings.for_url(url, configured)
         if entry is None and strip_userinfo(url).rstrip("/") in _PYPI:

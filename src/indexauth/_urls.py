@@ -34,6 +34,7 @@ __all__ = [
     "service_names",
     "shown_username",
     "split_url",
+    "token_cut_by_slash",
     "username_may_be_token",
 ]
 
@@ -65,6 +66,10 @@ _LEADING = "".join(map(chr, range(33)))  # what urllib.parse strips before a URL
 _DROPPED = re.compile(r"[\t\r\n]")  # what urllib.parse removes anywhere in a URL
 # An authority with no colon, or a colon followed by digits only (a port).
 _PORT_RE = re.compile(r"^(\[[^\]]*\]|[^:]*)(:\d*)?$")
+# What the parser takes for a host when a raw "/" in a lone token cut it short
+# (`https://ab/cd@host/`): token characters only, with no dot, colon or bracket, so
+# never a domain name, an IP address or a port.
+_TOKEN_HEAD = re.compile(r"[A-Za-z0-9+=_~-]*")
 
 
 class UrlError(ValueError):
@@ -119,6 +124,13 @@ def split_url(url: str) -> SplitResult:
         raise UrlError(f"expected a URL string, got {type(url).__name__}")
     if any(c in url for c in "\r\n\t\x00"):
         raise UrlError(f"URL {redact(url)!r} contains a control character")
+    if token_cut_by_slash(url):
+        raise UrlError(
+            f"URL {redact(url)!r} cannot be parsed: the part before '@' (a token?) contains "
+            "a raw '/', so its start would be read as the host and the rest as the path: "
+            "percent-encode each '/' in the token as %2F (and an '@' that belongs to the path "
+            "as %40)"
+        )
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -409,6 +421,39 @@ def _authority_end(url: str, start: int) -> int:
     return min(ends) if ends else len(url)
 
 
+def token_cut_by_slash(url: str) -> bool:
+    """Whether *url* reads as a lone user part that a raw `/` cut short.
+
+    `https://ab/cd@h.example/simple/` is host `ab` and path `/cd@h.example/...` to
+    every URL parser, but a token `ab/cd` to the person who wrote it. What the
+    parser calls the host has no dot, colon or bracket, and an `@` follows in
+    the path: such a URL is refused (`split_url`) and masked (`redact`).
+
+    >>> token_cut_by_slash("https://ab/cd@h.example/simple/")
+    True
+    >>> [token_cut_by_slash(u) for u in ("https://h.example/a@b/", "http://localhost/a@b")]
+    [False, False]
+    """
+    if not isinstance(url, str):
+        return False
+    url = _DROPPED.sub("", url.lstrip(_LEADING))
+    match = _SCHEME_RE.match(url)
+    if not match or not match.group(2):
+        return False
+    start = match.end()
+    slash = url.find("/", start)
+    return slash >= 0 and _slash_cut_at(url, start, slash) >= 0
+
+
+def _slash_cut_at(url: str, start: int, end: int) -> int:
+    """The `@` ending a lone user part that a raw `/` at *end* cut short, or -1."""
+    authority = url[start:end]
+    if not _TOKEN_HEAD.fullmatch(authority) or authority.lower() == "localhost":
+        return -1
+    stops = [i for i in (url.find("?", end), url.find("#", end)) if i >= 0]
+    return url.find("@", end, min(stops, default=len(url)))
+
+
 def redact(url: str) -> str:
     """*url* safe to print: `user:****@host`, `****@host`, `:****@host`; signed query values hidden.
 
@@ -445,6 +490,9 @@ def redact(url: str) -> str:
         # follows its ":" is no port, so it is a password; "https://u:/pass@host/"
         # too (an empty port), which base64 secrets beginning with "/" produce.
         at = url.find("@", end)
+    if at < 0 and slash >= 0:
+        # "https://ab/cd@host/": a lone token with a raw "/", which cut the authority short.
+        at = _slash_cut_at(url, start, end)
     head = url
     if at >= 0:
         userinfo = url[start:at]
