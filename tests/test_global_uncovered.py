@@ -11,6 +11,7 @@ that hands the request to an instrumented one says nothing.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import string
@@ -144,6 +145,65 @@ def delegating(library: str, is_async: bool) -> Any:
     return AsyncDelegating() if is_async else Delegating()
 
 
+# One pool for every pooled carrier: its threads start with an empty context, as any
+# `ThreadPoolExecutor`'s do (only `asyncio.to_thread` and anyio copy the caller's).
+POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="rev2-pooled")
+
+
+class PooledAdapter(requests.adapters.BaseAdapter):
+    """A requests adapter on `BaseAdapter` that sends through an `HTTPAdapter` in a thread pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = requests.adapters.HTTPAdapter()
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        return POOL.submit(self.inner.send, request, *args, **kwargs).result(timeout=60)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def pooled(library: str, is_async: bool) -> Any:
+    """An httpx/httpx2 transport that hands each request to `HTTPTransport` in a worker thread.
+
+    Sync: a `ThreadPoolExecutor` (a hard deadline, say); async: `loop.run_in_executor`
+    around the sync transport, the body read there.
+    """
+    httpx: Any = pytest.importorskip(library)
+
+    class Pooled(httpx.BaseTransport):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: Any) -> Any:
+            return POOL.submit(self.inner.handle_request, request).result(timeout=60)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class AsyncPooled(httpx.AsyncBaseTransport):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def _send(self, request: Any) -> Any:
+            response = self.inner.handle_request(request)
+            try:
+                body = b"".join(response.stream)
+            finally:
+                response.stream.close()
+            headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+            return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+        async def handle_async_request(self, request: Any) -> Any:
+            return await asyncio.get_running_loop().run_in_executor(POOL, self._send, request)
+
+        async def aclose(self) -> None:
+            self.inner.close()
+
+    return AsyncPooled() if is_async else Pooled()
+
+
 def refusing(library: str, is_async: bool) -> Any:
     """An httpx/httpx2 transport whose every request raises `ConnectError`."""
     httpx: Any = pytest.importorskip(library)
@@ -188,12 +248,19 @@ def sender(driver: str, kind: str) -> Callable[[str], int]:
 
 
 def carrier_for(driver: str, kind: str) -> Any:
-    """The adapter or transport of *kind* (`custom`, `mock`, `delegating`, `refusing`) for *driver*."""
+    """The adapter or transport of *kind* (`custom`, `mock`, `delegating`, `pooled`, `refusing`) for *driver*."""
     if driver == "requests":
-        return {"custom": UrllibAdapter, "delegating": DelegatingAdapter, "refusing": RefusingAdapter}[kind]()
+        return {
+            "custom": UrllibAdapter,
+            "delegating": DelegatingAdapter,
+            "pooled": PooledAdapter,
+            "refusing": RefusingAdapter,
+        }[kind]()
     library, is_async = driver.removesuffix("-async"), driver.endswith("-async")
     if kind == "delegating":
         return delegating(library, is_async)
+    if kind == "pooled":
+        return pooled(library, is_async)
     if kind == "refusing":
         return refusing(library, is_async)
     return uncovered(library, kind, is_async)
@@ -288,6 +355,23 @@ def test_a_class_that_delegates_to_an_instrumented_one_is_covered(
     assert said(caplog) == []
     # The flow ran and said what it found (nothing), as for any instrumented class.
     assert [r for r in caplog.records if "no credentials found" in r.getMessage()]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_class_that_delegates_in_a_worker_thread_is_covered(
+    driver: str, installed: IndexServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrapper that runs HTTPAdapter/HTTPTransport in a thread pool (no context copied) is covered.
+
+    The flow authenticates in the worker thread; a 404 for a package the index
+    lacks, with those credentials, is an ordinary miss, not "did not authenticate it".
+    """
+    installed.route("/p/simple/nosuch/", users={"alice": "pw-SECRET"}, status=404)
+    send = sender(driver, "pooled")
+    assert send(installed.url("/p/simple/a/")) == 200
+    assert send(installed.url("/p/simple/nosuch/")) == 404
+    assert [s.user for s in installed.seen] == ["alice", "alice"]
+    assert said(caplog) == []
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

@@ -164,7 +164,7 @@ def send_authenticated(
         responses.append(response)
         return reply(response.status_code, response.headers)
 
-    with running():
+    with running(request):
         try:
             outcome = drive(
                 authenticator.flow(

@@ -53,22 +53,33 @@ def active() -> bool:
 # Set by global mode's observer around `Session.send` / httpx's `Client.send`
 # (`_uncovered`) to a one-item list, `[False]`; every flow sets its item to True.
 # A mutable box, not a flag set later: a transport that hands the request to a
-# worker thread runs the flow in a copy of this context, and the box is the same
-# object there. A list literal, not a class: it is made for every request.
+# worker thread with `asyncio.to_thread` (or anyio) runs the flow in a copy of
+# this context, and the box is the same object there. A list literal, not a
+# class: it is made for every request.
 carried: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
     "indexauth_carried", default=None
 )
+# The same boxes by the id of the request each observed send carries, while it
+# runs: a transport that hands the request to a `ThreadPoolExecutor` or
+# `loop.run_in_executor` runs the flow in a thread with an empty context, and
+# finds its box here instead (`running`). Empty unless an observed send is in flight.
+in_flight: dict[int, list[bool]] = {}
 
 
-class running:  # noqa: N801 - used as `with running():`, like a function
-    """Mark the flow as running in this context until the block ends."""
+class running:  # noqa: N801 - used as `with running(request):`, like a function
+    """Mark the flow for *request* as running in this context until the block ends."""
 
     # A class, not @contextmanager: it runs on every request, at a third of the cost.
-    __slots__ = ("_token",)
+    __slots__ = ("_request", "_token")
+
+    def __init__(self, request: object) -> None:
+        self._request = request
 
     def __enter__(self) -> None:
         self._token = _running.set(True)
         box = carried.get()
+        if box is None and in_flight:  # a worker thread the caller's context did not reach
+            box = in_flight.get(id(self._request))
         if box is not None:
             box[0] = True
 

@@ -230,7 +230,7 @@ def handle(
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
-    with running():
+    with running(request):
         try:
             outcome = drive(
                 authenticator.flow(
@@ -278,7 +278,7 @@ async def ahandle(
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
-    with running():
+    with running(request):
         try:
             outcome = await adrive(
                 authenticator.flow(

@@ -9,12 +9,14 @@ wrap (`problem`).
 
 To notice, `requests.Session.send` and httpx's `Client.send` /
 `AsyncClient.send` are wrapped one level up. Each call puts a fresh
-box (`[False]`) in the context variable `_driver.carried`, and every flow marks it
-(`_driver.running`). Only when the response is a failure (401, 403, 404) or
-the send raised, the box is unmarked and the URL is inside a configured
-index, one warning is logged for the whole process, naming the index
-(redacted), the class that carried the request and the fix. A success costs
-the box and two context-variable operations, nothing more.
+box (`[False]`) in the context variable `_driver.carried` (and in
+`_driver.in_flight` by the request's id, for a flow in a worker thread
+without the caller's context), and every flow marks it (`_driver.running`).
+Only when the response is a failure (401, 403, 404) or the send raised, the
+box is unmarked and the URL is inside a configured index, one warning is
+logged for the whole process, naming the index (redacted), the class that
+carried the request and the fix. A success costs the box, two
+context-variable and two dictionary operations, nothing more.
 
 An httpx with no `Client.send` to watch (httpx 1.0's rewrite) is said once
 when it is imported, if an index is configured: there is no later moment.
@@ -29,7 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _patch
-from ._driver import carried
+from ._driver import carried, in_flight
 from ._urls import redact
 
 __all__ = [
@@ -140,6 +142,7 @@ def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
     """`requests.Session.send`: notice a failure to a configured index that no flow saw."""
     box = [False]
     token = carried.set(box)
+    key = _track(box, args, kwargs)
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
@@ -148,6 +151,7 @@ def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
         raise
     finally:
         carried.reset(token)
+        in_flight.pop(key, None)
     if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
@@ -157,6 +161,7 @@ def client_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
     """httpx's `Client.send`: the same, for httpx and httpx2."""
     box = [False]
     token = carried.set(box)
+    key = _track(box, args, kwargs)
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
@@ -165,6 +170,7 @@ def client_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
         raise
     finally:
         carried.reset(token)
+        in_flight.pop(key, None)
     if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
@@ -176,6 +182,7 @@ async def async_client_send(
     """httpx's `AsyncClient.send`: the same, awaited."""
     box = [False]
     token = carried.set(box)
+    key = _track(box, args, kwargs)
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
@@ -184,9 +191,17 @@ async def async_client_send(
         raise
     finally:
         carried.reset(token)
+        in_flight.pop(key, None)
     if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
+
+
+def _track(box: list[bool], args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """Put *box* in `in_flight` under the id of the request being sent, for a flow in a worker thread."""
+    key = id(args[0] if args else kwargs.get("request"))
+    in_flight[key] = box
+    return key
 
 
 def _failed(
