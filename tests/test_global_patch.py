@@ -74,6 +74,7 @@ def test_install_uninstall_restore_exactly() -> None:
     assert out.split("\n")[:2] == [
         "['pip._vendor.requests.adapters.HTTPAdapter.send', "
         "'pip._internal.network.session.PipSession.send', "
+        "'pip._internal.network.session.PipSession.update_index_urls', "
         "'pip._internal.network.auth.MultiDomainBasicAuth.__call__', "
         "'requests.adapters.HTTPAdapter.send', 'requests.sessions.Session.send', "
         "'httpx.HTTPTransport.handle_request', 'httpx.AsyncHTTPTransport.handle_async_request', "
