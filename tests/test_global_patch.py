@@ -74,6 +74,7 @@ def test_install_uninstall_restore_exactly() -> None:
     assert out.split("\n")[:2] == [
         "['pip._vendor.requests.adapters.HTTPAdapter.send', "
         "'pip._internal.network.session.PipSession.send', "
+        "'pip._internal.network.session.PipSession.update_index_urls', "
         "'pip._internal.network.auth.MultiDomainBasicAuth.__call__', "
         "'requests.adapters.HTTPAdapter.send', 'requests.sessions.Session.send', "
         "'httpx.HTTPTransport.handle_request', 'httpx.AsyncHTTPTransport.handle_async_request', "
@@ -241,6 +242,36 @@ def test_httpx_and_httpx2_both_instrumented_whichever_comes_first() -> None:
             """
         )
         assert out.split() == ["True"] * 6, (first, out)
+
+
+def test_global_httpx_request_loads_neither_httpx2_nor_the_transport_classes(tmp_path: Path) -> None:
+    """Global mode's first request in an httpx program authenticates without importing httpx2
+    (or indexauth's transport classes, whose bases come from every installed library): issue 15,
+    first use loads what the request needs."""
+    out = python(
+        """
+        import sys, httpx, httpcore
+        class Memory:
+            def handle_request(self, request):
+                Memory.seen = dict(request.headers)
+                return httpcore.Response(200, content=b"ok")
+            def close(self):
+                pass
+        transport = httpx.HTTPTransport()
+        transport._pool = Memory()
+        print(httpx.Client(transport=transport).get("https://pkgs.example/simple/a/").status_code)
+        print(Memory.seen.get(b"Authorization", b"none").decode())
+        print(sorted(m for m in ("httpx2", "indexauth._httpx") if m in sys.modules))
+        """,
+        cwd=tmp_path,
+        INDEXAUTH="1",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path),
+        INDEXAUTH_INDEX_X_URL="https://pkgs.example/simple/",
+        INDEXAUTH_INDEX_X_USERNAME="u",
+        INDEXAUTH_INDEX_X_PASSWORD="p",
+    )
+    assert out.split("\n")[:3] == ["200", "Basic dTpw", "[]"], out
 
 
 def test_httpx2_alias_instruments_one_class_once() -> None:

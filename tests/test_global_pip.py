@@ -516,7 +516,7 @@ def test_duplicate_site_dir_is_idempotent(venv: Path, env: Env, front: Front) ->
         f" '-d', {str(dest)!r}, '--index-url', {front.url('a')!r}, 'demo'])\n"
         "from indexauth import _patch\n"
         "finders = [f for f in sys.meta_path if type(f).__name__ == '_Finder']\n"
-        "print(_patch.patched()[:4], len(set(_patch.patched())) == len(_patch.patched()),"
+        "print(_patch.patched()[:5], len(set(_patch.patched())) == len(_patch.patched()),"
         " len(finders))\n"
         "sys.exit(code)\n"
     )
@@ -527,6 +527,7 @@ def test_duplicate_site_dir_is_idempotent(venv: Path, env: Env, front: Front) ->
     assert last == (
         "['pip._vendor.requests.adapters.HTTPAdapter.send', "
         "'pip._internal.network.session.PipSession.send', "
+        "'pip._internal.network.session.PipSession.update_index_urls', "
         "'pip._internal.network.auth.MultiDomainBasicAuth.__call__', "
         "'pip._internal.exceptions.DistributionNotFound.__init__'] True 1"
     )

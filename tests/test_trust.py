@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -237,3 +238,45 @@ def test_netrc_default_never_goes_to_a_project_index(
         [Call(server.url("/simple/pkg/"))], indexes=indexes, options={"keyring_provider": "disabled"}
     )
     assert [s.authorization for s in server.seen] == [None]
+
+
+def test_netrc_default_never_goes_to_an_index_only_a_requirements_file_names(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """Real pip, global mode: `-i` on the command line gets netrc's `default`; a requirements file's doesn't.
+
+    The same URL typed on the command line as well is yours again.
+    """
+    server.route("/given/", users={"bob": SECRET})
+    server.route("/file/", users={"bob": SECRET})
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text(f"default login bob password {SECRET}\n", "utf-8")
+    netrc.chmod(0o600)
+    requirements = write(
+        tmp_path / "requirements.txt", f"--extra-index-url {server.url('/file/simple/')}\nnopkg\n"
+    )
+    env = {
+        **os.environ,
+        "INDEXAUTH": "1",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_KEYRING_PROVIDER": "disabled",
+        "INDEXAUTH_CONFIG": str(write(tmp_path / "empty.toml", "")),
+    }
+
+    def pip(*extra: str) -> list[tuple[str, str | None]]:
+        server.seen.clear()
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "d"),
+             "--index-url", server.url("/given/simple/"), *extra, "-r", str(requirements)],
+            env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        )
+        return [(s.path.split("/")[1], s.user) for s in server.seen]
+
+    seen = pip()
+    assert ("given", "bob") in seen  # the control: your own -i gets the default entry
+    assert ("file", None) in seen
+    assert ("file", "bob") not in seen, seen
+    seen = pip("--extra-index-url", server.url("/file/simple/"))
+    assert ("file", "bob") in seen, seen  # named on the command line too: yours

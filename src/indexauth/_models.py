@@ -33,6 +33,7 @@ __all__ = [
     "ProgramRun",
     "env_name",
     "format_rfc3339",
+    "mark_from_file",
     "mark_untrusted",
     "parse_argv",
 ]
@@ -324,6 +325,7 @@ class Index:
     """
 
     __slots__ = (
+        "_from_file",
         "_shown_url",
         "_untrusted",
         "_url_credentials",
@@ -350,6 +352,7 @@ class Index:
     _url_credentials: Credentials | None
     _shown_url: str
     _untrusted: str | None
+    _from_file: str | None
 
     def __init__(
         self,
@@ -409,6 +412,7 @@ class Index:
             username = url_user
         set_(self, "username", username)
         set_(self, "_untrusted", None)
+        set_(self, "_from_file", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Index is immutable")
@@ -519,6 +523,16 @@ class Index:
         """
         return self._untrusted
 
+    @property
+    def file_origin(self) -> str | None:
+        """The file that alone named this index (a requirements file pip read), else `None`.
+
+        Your configuration did not name it, nor did the command line, environment
+        or pip configuration: netrc's `default` entry never goes to such an index
+        (every other source does, as for an index you configured).
+        """
+        return self._from_file
+
     def __reduce__(self) -> tuple[object, ...]:
         # Userinfo credentials are not pickled; the rest of the index is.
         return (
@@ -532,6 +546,7 @@ class Index:
                 self.password_command,
                 self.credential_helper,
                 self.auth,
+                self._from_file,
             ),
         )
 
@@ -547,6 +562,13 @@ def mark_untrusted(index: Index, origin: str | None) -> Index:
     return copy
 
 
+def mark_from_file(index: Index, origin: str) -> Index:
+    """A copy of *index* that only the file *origin* named: see `Index.file_origin`."""
+    copy = index.replace()
+    object.__setattr__(copy, "_from_file", origin)
+    return copy
+
+
 def _rebuild_index(
     url: str,
     name: str | None,
@@ -556,6 +578,7 @@ def _rebuild_index(
     password_command: tuple[str, ...] | None = None,
     credential_helper: tuple[str, ...] | None = None,
     auth: str = "basic",
+    from_file: str | None = None,
 ) -> Index:
     index = Index(
         url,
@@ -566,6 +589,8 @@ def _rebuild_index(
         credential_helper=credential_helper,
         auth=auth,
     )
+    if from_file is not None:
+        index = mark_from_file(index, from_file)
     return mark_untrusted(index, untrusted)
 
 

@@ -10,6 +10,11 @@
   flow gets that session's index URLs (`--index-url`, `--extra-index-url`,
   `-i` in requirement files, `PIP_*`) as configured indexes and its
   `--keyring-provider` as the keyring source, read at each send;
+- `PipSession.update_index_urls`, which pip calls only for the index options
+  of a requirements file: the URLs the session had before its first call came
+  from the command line, the environment or pip's configuration; the others
+  only from a file, perhaps a cloned repository's, so netrc's `default` entry
+  never goes to them (`Index.file_origin`);
 - `MultiDomainBasicAuth.__call__`: URL userinfo becomes the `Authorization`
   header as pip does, and nothing else: pip's prompt, keyring and per-host
   netrc lookups are off, the flow owns them.
@@ -30,6 +35,7 @@ import logging
 import re
 import sys
 import threading
+import weakref
 from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,7 +46,7 @@ from . import _patch, _settings
 from ._exceptions import ConfigurationError, IndexAuthError
 from ._flow import PIP_URL_SOURCE, Authenticator
 from ._keyring import PROVIDERS
-from ._models import Credentials, Index, mark_untrusted
+from ._models import Credentials, Index, mark_from_file, mark_untrusted
 from ._urls import UrlError, realm_of, redact, split_url, strip_userinfo, token_cut_by_slash
 
 __all__ = [
@@ -83,6 +89,8 @@ def patch(module: ModuleType) -> None:
         return
     _patch.instrument(adapter_class, "send", _adapter_send)
     _patch.instrument(session_class, "send", _session_send)
+    if hasattr(session_class, "update_index_urls"):
+        _patch.instrument(session_class, "update_index_urls", _update_index_urls)
     _patch.instrument(auth_class, "__call__", _auth_call)
 
 
@@ -90,8 +98,25 @@ def patch(module: ModuleType) -> None:
 _current: contextvars.ContextVar[Authenticator | None] = contextvars.ContextVar(
     "indexauth_pip_session", default=None
 )
-_authenticators: dict[tuple[tuple[str, ...], str], Authenticator] = {}
+_authenticators: dict[tuple[tuple[str, ...], str, frozenset[str]], Authenticator] = {}
 _authenticators_lock = threading.Lock()
+# Per session, the index URLs it was built with (command line, environment, pip's
+# configuration), kept when a requirements file first changes them. Weak: pip's
+# sessions are not kept alive, and nothing is added to pip's own objects.
+_given: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+REQUIREMENTS_FILE = "a requirements file pip read (-r or -c)"
+
+
+def _update_index_urls(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    # pip calls this only from a requirements file's `-i`/`--extra-index-url` lines.
+    try:
+        if instance not in _given:
+            _given[instance] = frozenset(getattr(instance.auth, "index_urls", None) or ())
+    except Exception as exc:  # noqa: BLE001 - a hook must never break the program it runs in
+        _indexauth_startup.warn(exc)
+    return wrapped(*args, **kwargs)
 
 
 def authenticator_for(session: Any) -> Authenticator:
@@ -105,14 +130,16 @@ def authenticator_for(session: Any) -> Authenticator:
     provider = str(getattr(auth, "_keyring_provider", "auto"))
     if provider not in PROVIDERS:
         provider = "auto"
-    key = (urls, provider)
+    given = _given.get(session)
+    from_files = frozenset(u for u in urls if u not in given) if given is not None else frozenset()
+    key = (urls, provider, from_files)
     found = _authenticators.get(key)
     if found is None:
         with _authenticators_lock:
             found = _authenticators.get(key)
             if found is None:
                 found = Authenticator(
-                    pip_indexes(list(urls)),
+                    pip_indexes(list(urls), from_files=from_files),
                     _patch.resolver(provider),
                     request_source=PIP_URL_SOURCE,
                 )
@@ -300,9 +327,12 @@ def _warn_once(message: str) -> None:
         _say(message)
 
 
-def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
+def pip_indexes(index_urls: list[str], *, from_files: frozenset[str] = frozenset()) -> tuple[Index, ...]:
     """pip's index URLs as indexes (policy, name and username from a same-URL config entry),
-    followed by the other globally configured indexes."""
+    followed by the other globally configured indexes.
+
+    *from_files*: those of *index_urls* only a requirements file named (`Index.file_origin`).
+    """
     configured = _patch.settings()
     from_pip: list[Index] = []
     for url in index_urls:
@@ -334,6 +364,8 @@ def pip_indexes(index_urls: list[str]) -> tuple[Index, ...]:
                         entry.untrusted_origin,
                     )
                 )
+            elif url in from_files:
+                from_pip.append(mark_from_file(Index(url), REQUIREMENTS_FILE))
             else:
                 from_pip.append(Index(url))
         except ConfigurationError as exc:

@@ -267,11 +267,14 @@ class NetrcSource:
             record(self.name, str(path), username, "no such file")
             return None
         entry = hosts.get(host)
-        if entry is None and configured:
-            # `default` is for indexes you configured, not for any host that answers 401.
+        if entry is None and configured and target.index is not None and target.index.file_origin is None:
+            # `default` is for indexes you configured, not for any host that answers 401,
+            # nor for an index only a requirements file (a cloned repository's) named.
             entry = hosts.get("default")
         if entry is None:
-            record(self.name, str(path), username, f"no entry for {host}")
+            origin = target.index.file_origin if target.index is not None else None
+            withheld = f"; `default` is not for an index only {origin} named" if origin else ""
+            record(self.name, str(path), username, f"no entry for {host}{withheld}")
             return None
         login, _account, password = entry
         if username is not None and login and login != username:
