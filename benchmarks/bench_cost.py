@@ -94,6 +94,9 @@ def make_client(driver: str, side: str, count: int = 1, layout: str = "one-host"
             session.mount("http://", adapter)
         return session.get
 
+    if driver.endswith("-global"):
+        return _global_client(driver.removesuffix("-global"), side, count, layout)
+
     import httpx
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -112,6 +115,54 @@ def make_client(driver: str, side: str, count: int = 1, layout: str = "one-host"
     if not is_async:
         return httpx.Client(transport=transport, headers=headers, trust_env=False).get
     client = httpx.AsyncClient(transport=transport, headers=headers, trust_env=False)
+    loop = asyncio.new_event_loop()
+    return lambda url: loop.run_until_complete(client.get(url))
+
+
+_SEEN: list[Any] = []  # the memory pool class, so a check can read what it was sent
+
+
+def _global_client(driver: str, side: str, count: int, layout: str) -> Callable[[str], Any]:
+    """An httpx client on httpx's own default transport, whose pool answers from memory."""
+    if side == "ours":
+        # What the .pth line does at start-up with INDEXAUTH=1: httpx is instrumented on import.
+        urls = index_urls(count, layout)
+        os.environ.update({f"INDEXAUTH_INDEX_I{i}_URL": url for i, url in enumerate(urls)})
+        os.environ["INDEXAUTH"] = "1"
+        # No user configuration file: only these indexes.
+        os.environ["XDG_CONFIG_HOME"] = os.environ["HOME"] = "/nonexistent"
+        import _indexauth_startup
+
+        _indexauth_startup.pth()
+        _indexes(count, layout)  # their credentials
+    import httpcore
+    import httpx
+
+    class MemoryPool:
+        seen: Any = None
+
+        def handle_request(self, request: Any) -> httpcore.Response:
+            MemoryPool.seen = request
+            return httpcore.Response(200, headers=[(b"Content-Length", b"2")], content=b"ok")
+
+        async def handle_async_request(self, request: Any) -> httpcore.Response:
+            return self.handle_request(request)
+
+        def close(self) -> None:
+            pass
+
+        async def aclose(self) -> None:
+            pass
+
+    headers = {"Authorization": BASIC} if side == "plain" else {}
+    _SEEN.append(MemoryPool)
+    if driver == "httpx":
+        transport = httpx.HTTPTransport()
+        transport._pool = MemoryPool()  # type: ignore[assignment]  # noqa: SLF001 - no sockets
+        return httpx.Client(transport=transport, headers=headers, trust_env=False).get
+    atransport = httpx.AsyncHTTPTransport()
+    atransport._pool = MemoryPool()  # type: ignore[assignment]  # noqa: SLF001
+    client = httpx.AsyncClient(transport=atransport, headers=headers, trust_env=False)
     loop = asyncio.new_event_loop()
     return lambda url: loop.run_until_complete(client.get(url))
 

@@ -244,6 +244,36 @@ def test_httpx_and_httpx2_both_instrumented_whichever_comes_first() -> None:
         assert out.split() == ["True"] * 6, (first, out)
 
 
+def test_global_httpx_request_loads_neither_httpx2_nor_the_transport_classes(tmp_path: Path) -> None:
+    """Global mode's first request in an httpx program authenticates without importing httpx2
+    (or indexauth's transport classes, whose bases come from every installed library): issue 15,
+    first use loads what the request needs."""
+    out = python(
+        """
+        import sys, httpx, httpcore
+        class Memory:
+            def handle_request(self, request):
+                Memory.seen = dict(request.headers)
+                return httpcore.Response(200, content=b"ok")
+            def close(self):
+                pass
+        transport = httpx.HTTPTransport()
+        transport._pool = Memory()
+        print(httpx.Client(transport=transport).get("https://pkgs.example/simple/a/").status_code)
+        print(Memory.seen.get(b"Authorization", b"none").decode())
+        print(sorted(m for m in ("httpx2", "indexauth._httpx") if m in sys.modules))
+        """,
+        cwd=tmp_path,
+        INDEXAUTH="1",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path),
+        INDEXAUTH_INDEX_X_URL="https://pkgs.example/simple/",
+        INDEXAUTH_INDEX_X_USERNAME="u",
+        INDEXAUTH_INDEX_X_PASSWORD="p",
+    )
+    assert out.split("\n")[:3] == ["200", "Basic dTpw", "[]"], out
+
+
 def test_httpx2_alias_instruments_one_class_once() -> None:
     """`httpx2.alias_httpx()` shows httpx2 under the name httpx: its transport is wrapped once."""
     pytest.importorskip("httpx2")

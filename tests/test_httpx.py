@@ -33,7 +33,7 @@ import indexauth
 from conftest import KeyringStore
 from index_server import IndexServer
 from indexauth._flow import Authenticator, Send
-from indexauth._httpx import _prepared, _split_authorization
+from indexauth._httpx_send import _prepared, _split_authorization
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target

@@ -353,6 +353,35 @@ def test_first_request_loads_no_subprocess() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_first_request_loads_only_what_it_needs() -> None:
+    """Credentials from the environment, sent up front: the first request loads no password
+    command or credential helper code, no uv store reader and no error hints (issue 15: first
+    use loads what the request needs). A pickled adapter still carries every source."""
+    code = (
+        "import os, pickle, sys, requests, indexauth\n"
+        "from requests.adapters import BaseAdapter\n"
+        "class Memory(BaseAdapter):\n"
+        "    def send(self, request, *args, **kwargs):\n"
+        "        self.seen = request\n"
+        "        r = requests.Response(); r.status_code = 200; r.request = request; return r\n"
+        "    def close(self): pass\n"
+        "os.environ.update(INDEXAUTH_INDEX_X_USERNAME='u', INDEXAUTH_INDEX_X_PASSWORD='p')\n"
+        "adapter = indexauth.IndexAuthAdapter([indexauth.Index('http://h.example/simple/', name='x')],"
+        " inner=Memory())\n"
+        "s = requests.Session(); s.mount('http://', adapter)\n"
+        "s.get('http://h.example/simple/a/')\n"
+        "assert adapter.inner.seen.headers['Authorization'].startswith('Basic ')\n"
+        "loaded = [m for m in ('indexauth._programs', 'indexauth._uvstore', 'indexauth._hints') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "names = [s.name for s in adapter.authenticator.resolver.sources]\n"
+        "copy = pickle.loads(pickle.dumps(adapter))\n"
+        "assert [s.name for s in copy.authenticator.resolver.sources] == names, names\n"
+        "assert 'password command' in names and 'uv store' in names, names\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_missing_extra_names_the_pip_command() -> None:
     """Without requests, using the adapter says which extra to install."""
     code = (

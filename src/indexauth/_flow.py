@@ -23,7 +23,6 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from ._challenge import offered
@@ -36,13 +35,6 @@ from ._exceptions import (
     IndexAuthError,
     MissingCredentialsError,
     UnreplayableRequestError,
-)
-from ._hints import (
-    missing_hint,
-    rejected_hint,
-    resource_refused_hint,
-    token_refused_hint,
-    unreplayable_hint,
 )
 from ._models import Credentials, Index
 from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
@@ -93,15 +85,15 @@ class Send(NamedTuple):
 _KEEP, _STRIP = Send("keep"), Send("strip")
 
 
-@dataclass(frozen=True)
-class Lookup:
+# Named tuples, not frozen dataclasses: as immutable, and a dataclass costs the
+# first request of every process about 0.4 ms to build its methods at import.
+class Lookup(NamedTuple):
     """Find credentials for *target*."""
 
     target: Target
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How the request ended: an error to raise, or one to attach to the response."""
 
     error: IndexAuthError | None = None
@@ -392,6 +384,8 @@ class Authenticator:
     def _unreplayable(
         self, url: str, target: Target, policy: str, result: LookupResult, status: int
     ) -> IndexAuthError:
+        from ._hints import unreplayable_hint  # noqa: PLC0415 - loaded when something went wrong
+
         index = target.index
         return UnreplayableRequestError(
             f"{redact(url)} answered {status} and asks for credentials, but the request body "
@@ -443,6 +437,8 @@ class Authenticator:
     def _resource_refused(
         self, url: str, target: Target, policy: str, source: str, attempts: tuple[Attempt, ...]
     ) -> IndexAuthError:
+        from ._hints import resource_refused_hint  # noqa: PLC0415 - loaded when something went wrong
+
         return ForbiddenError(
             f"{redact(url)} answered 403 Forbidden to credentials it accepted earlier in this "
             f"process ({_where(target)}, authenticate={policy!r}): the server refused this one "
@@ -466,6 +462,8 @@ class Authenticator:
         source: str,
         attempts: tuple[Attempt, ...],
     ) -> IndexAuthError:
+        from ._hints import rejected_hint  # noqa: PLC0415 - loaded when something went wrong
+
         if source == URL_TOKEN_SOURCE:
             return self._token_refused(status, url, target, policy, attempts)
         cls = ForbiddenError if status == 403 else CredentialsRejectedError
@@ -491,6 +489,8 @@ class Authenticator:
         result: LookupResult,
         status: int | None,
     ) -> IndexAuthError:
+        from ._hints import rejected_hint, token_refused_hint  # noqa: PLC0415 - loaded when something went wrong
+
         what = "401 Unauthorized" if refusal.status == 401 else "403 Forbidden"
         when = "nothing was sent" if status is None else f"the server answered {status}"
         if refusal.source == URL_TOKEN_SOURCE:
@@ -514,6 +514,8 @@ class Authenticator:
     def _token_refused(
         self, status: int, url: str, target: Target, policy: str, attempts: tuple[Attempt, ...]
     ) -> IndexAuthError:
+        from ._hints import token_refused_hint  # noqa: PLC0415 - loaded when something went wrong
+
         return IncompleteCredentialsError(
             f"the index URL gives a user part without a password and no source has a password "
             f"for it, so it was tried as a token (with an empty password) and {redact(url)} "
@@ -530,6 +532,8 @@ class Authenticator:
     def _not_found(
         self, url: str, target: Target, policy: str, result: LookupResult, status: int | None
     ) -> IndexAuthError:
+        from ._hints import missing_hint  # noqa: PLC0415 - loaded when something went wrong
+
         cls: type[IndexAuthError] = MissingCredentialsError
         shown = _shown_user(target, result.username)
         hint = missing_hint(

@@ -6,36 +6,28 @@ each request tells the transport which library sent it, and the transport
 answers through an inner transport of that same library and raises that
 library's `HTTPError`. With ``inner=None`` it makes one default inner
 transport per library, on first use; an `inner` you pass serves every request.
+Sending one request through the flow is `_httpx_send`'s job, shared with
+global mode, which does not need these classes (nor httpx2 loaded for them).
 """
 
 from __future__ import annotations
 
 import importlib
-import io
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._config import build_authenticator
-from ._driver import (
-    ThreadedLookup,
-    active,
-    adrive,
-    drive,
-    reply,
-    running,
-    shallow_copy,
-    short_body,
-)
-from ._exceptions import ConfigurationError, IndexAuthError, for_driver
-from ._flow import Authenticator, Outcome, Reply, Send
+from ._driver import ThreadedLookup, active
+from ._exceptions import ConfigurationError
+from ._flow import Authenticator
+from ._httpx_send import _NAMESPACE_OF_CLASS, _NAMESPACES, _namespace, _namespace_of, ahandle, handle
 from ._keyring import DEFAULT_TIMEOUT
 from ._models import Index
 
 __all__ = ["AsyncIndexAuthTransport", "IndexAuthTransport", "ahandle", "handle", "wrap_client"]
 
-_NAMESPACES = ("httpx", "httpx2")
 _T = TypeVar("_T")
 
 
@@ -73,39 +65,6 @@ else:
     # `isinstance(transport, httpx.BaseTransport)` holds too.
     _SyncBase = type("_SyncBase", _installed_bases("BaseTransport"), {})
     _AsyncBase = type("_AsyncBase", _installed_bases("AsyncBaseTransport"), {})
-
-
-def _namespace_of(obj: object) -> str | None:
-    """Which client library *obj* (a request, transport or client) belongs to, if either."""
-    # Asked for every request (and its inner transport): each class answers once.
-    cls = type(obj)
-    namespace = _NAMESPACE_OF_CLASS.get(cls, "")
-    if namespace != "":
-        return namespace
-    for base in cls.__mro__:
-        root = base.__module__.partition(".")[0]
-        if root in _NAMESPACES:
-            namespace = root
-            break
-    else:
-        namespace = None
-    if len(_NAMESPACE_OF_CLASS) < 256:  # classes made on the fly must not grow it for ever
-        _NAMESPACE_OF_CLASS[cls] = namespace
-    return namespace
-
-
-_NAMESPACE_OF_CLASS: dict[type, str | None] = {}
-
-
-def _namespace(obj: object) -> str:
-    """Which client library *obj* belongs to; a `ConfigurationError` if neither."""
-    namespace = _namespace_of(obj)
-    if namespace is not None:
-        return namespace
-    raise ConfigurationError(
-        f"expected an httpx or httpx2 object, got {type(obj).__module__}.{type(obj).__name__}",
-        hint="use indexauth's transports with httpx or httpx2 clients (Client, AsyncClient)",
-    )
 
 
 class _Common:
@@ -186,122 +145,6 @@ class _Common:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(indexes={list(self.authenticator.indexes)!r})"
-
-
-def _settle(
-    authenticator: Authenticator,
-    raise_on_failure: bool,
-    outcome: Outcome,
-    namespace: str,
-    request: _Request,
-    response: _Response | None,
-) -> IndexAuthError | None:
-    """The error to raise, or `None` to return *response* (with any error attached)."""
-    error = outcome.error
-    if error is None:
-        return None
-    if (outcome.raise_error and raise_on_failure) or response is None:
-        if response is not None:
-            response.request = request
-        return for_driver(error, namespace, _request=request, response=response)
-    if outcome.raise_error:
-        authenticator.diagnose(error)
-    response.extensions["indexauth.error"] = error
-    return None
-
-
-def handle(
-    authenticator: Authenticator, send_one: Callable[[Any], Any], request: Any, *, raise_on_failure: bool
-) -> Any:
-    """Send *request* with *send_one* (one hop), authenticating as the flow decides.
-
-    Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
-    """
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
-    responses: list[Any] = []
-
-    def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            _release(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = send_one(_prepared(request, effect, others))
-        responses.append(response)
-        return reply(int(response.status_code), response.headers)
-
-    with running(request):
-        try:
-            outcome = drive(
-                authenticator.flow(
-                    str(request.url),
-                    has_authorization=has_authorization,
-                    replayable=rewind is not None,
-                ),
-                send,
-                authenticator.resolver.lookup,
-            )
-        except BaseException:
-            if responses:
-                responses[-1].close()
-            raise
-    response = responses[-1] if responses else None
-    if outcome.error is None:
-        return response
-    error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
-    if error is not None:
-        if response is not None:
-            response.close()  # not read: a challenge body may be endless
-        raise error from None
-    return response
-
-
-async def ahandle(
-    authenticator: Authenticator,
-    send_one: Callable[[Any], Awaitable[Any]],
-    request: Any,
-    *,
-    raise_on_failure: bool,
-    lookup: ThreadedLookup,
-) -> Any:
-    """The async twin of `handle`; *lookup* runs lookups off the event loop."""
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
-    responses: list[Any] = []
-
-    async def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            await _arelease(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = await send_one(_prepared(request, effect, others))
-        responses.append(response)
-        return reply(int(response.status_code), response.headers)
-
-    with running(request):
-        try:
-            outcome = await adrive(
-                authenticator.flow(
-                    str(request.url),
-                    has_authorization=has_authorization,
-                    replayable=rewind is not None,
-                ),
-                send,
-                lookup,
-            )
-        except BaseException:
-            if responses:
-                await _aclose_shielded(responses[-1])
-            raise
-    response = responses[-1] if responses else None
-    if outcome.error is None:
-        return response
-    error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
-    if error is not None:
-        if response is not None:
-            await _aclose_shielded(response)  # not read: a challenge body may be endless
-        raise error from None
-    return response
 
 
 class IndexAuthTransport(_Common, _SyncBase):
@@ -494,169 +337,3 @@ def wrap_client(
     state._transport = wrap(state._transport)  # noqa: SLF001
     state._mounts = {pattern: wrap(t) for pattern, t in state._mounts.items()}  # noqa: SLF001
     return client
-
-
-# One header item of httpx's `Headers`: (name as given, name lower-cased, value), in bytes.
-_Item = tuple[bytes, bytes, bytes]
-
-
-def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
-    """Whether *headers* carry `Authorization`, and (for httpx's own `Headers`) every other item.
-
-    httpx answers `"Authorization" in headers` by raising and catching a
-    `KeyError`, and copying then editing its `Headers` re-scans and re-encodes
-    them: one pass over the items does both jobs, once per request.
-    """
-    cls = type(headers)
-    readable = _READABLE.get(cls)
-    if readable is None:
-        readable = _READABLE[cls] = _items_readable(cls)
-    items = headers.__dict__.get("_list") if readable else None
-    if type(items) is not list:
-        return "Authorization" in headers, None
-    for item in items:
-        if item[1] == b"authorization":
-            return True, [item for item in items if item[1] != b"authorization"]
-    return False, items  # never changed: `_with_items` builds a new list
-
-
-def _items_readable(cls: type) -> bool:
-    # httpx's and httpx2's own `Headers` keep their items in `_list`, as in every
-    # release since 0.18; any other class (a subclass too) goes through its public API.
-    return cls.__name__ == "Headers" and cls.__module__.partition(".")[0] in _NAMESPACES
-
-
-_READABLE: dict[type, bool] = {}  # at most two classes: httpx's and httpx2's Headers
-
-
-def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
-    """*request* with `Authorization` as *effect* says; a copy, so the caller's stays as built.
-
-    *others* are the request's header items without `Authorization`, from
-    `_split_authorization` (`None`: edit a public copy of the headers instead).
-    """
-    if effect.action == "keep":
-        return request
-    if others is None:
-        headers = request.headers.copy()
-        headers.pop("Authorization", None)
-        for name, value in effect.headers:
-            headers[name] = value  # replaces any the caller set
-    else:
-        headers = _with_items(request.headers, others, effect.headers)
-    # The same method, URL, stream and extensions, with its own headers: building a
-    # new Request would parse the URL and the headers again on every request.
-    prepared = shallow_copy(request)
-    prepared.headers = headers
-    return prepared
-
-
-def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str], ...]) -> Any:
-    """A new `Headers` of *headers*' class: *others*, then *extra* set as `headers[name] = value` sets."""
-    encoding = headers.encoding  # what `headers.copy()` would carry over
-    items = list(others)
-    authorization = False  # *others* has none: only one of *extra* can be there to replace
-    for name, value in extra:
-        raw = name.encode(encoding)
-        lower = raw.lower()
-        item = (raw, lower, value.encode(encoding))
-        if lower == b"authorization" and not authorization:
-            authorization = True
-            items.append(item)
-            continue
-        same = [i for i, (_, key, _) in enumerate(items) if key == lower]
-        if same:  # as httpx's `__setitem__`: the first one takes the value, later ones go
-            items[same[0]] = item
-            for i in reversed(same[1:]):
-                del items[i]
-        else:
-            items.append(item)
-    cls: Any = type(headers)
-    clone = cls.__new__(cls)
-    clone._list = items  # noqa: SLF001 - see _items_readable
-    clone._encoding = encoding  # noqa: SLF001
-    return clone
-
-
-def _release(response: Any) -> None:
-    """Before a retry: read a short challenge body so the connection is reused; else drop it.
-
-    httpx closes a connection whose response was closed before its end.
-    """
-    try:
-        if short_body(response.headers):
-            for _ in response.iter_raw():
-                pass  # bounded: the server declared at most DRAIN_LIMIT bytes
-    finally:
-        response.close()
-
-
-async def _arelease(response: Any) -> None:
-    try:
-        if short_body(response.headers):
-            async for _ in response.aiter_raw():
-                pass
-    finally:
-        await _aclose_shielded(response)
-
-
-async def _aclose_shielded(response: Any) -> None:
-    import anyio  # noqa: PLC0415 - loaded with the async transport's first request
-
-    # A cancelled task must still give the connection back.
-    with anyio.CancelScope(shield=True):
-        await response.aclose()
-
-
-def _noop() -> None:
-    pass
-
-
-def _rewinder(stream: object) -> Callable[[], None] | None:
-    """A function that readies *stream* for a second send, or `None` if it cannot be replayed.
-
-    Bytes replay as they are; multipart forms replay when every file in them
-    can seek (httpx seeks them back itself); a file body replays when it can
-    seek back to where it started. Generators, async iterators and pipes
-    cannot: the retry is refused rather than sent empty.
-    """
-    cls: Any = type(stream)
-    kind = _STREAM_KIND.get(cls, "")
-    if kind == "":
-        kind = _stream_kind(cls)
-        if len(_STREAM_KIND) < 64:  # classes made on the fly must not grow it for ever
-            _STREAM_KIND[cls] = kind
-    if kind == "ByteStream":
-        return _noop
-    if kind == "MultipartStream":
-        files = [getattr(field, "file", None) for field in getattr(stream, "fields", ())]
-        return _noop if all(_seekable(f) for f in files if f is not None) else None
-    if kind == "IteratorByteStream":
-        body = getattr(stream, "_stream", None)
-        if hasattr(body, "read") and _seekable(body):
-            assert body is not None  # noqa: S101 - hasattr above
-            position = body.tell()
-
-            def rewind() -> None:
-                body.seek(position)
-
-            return rewind
-    return None
-
-
-def _stream_kind(cls: type) -> str | None:
-    # By class name, so httpx's and httpx2's streams both count; worked out once per class.
-    names = {base.__name__ for base in cls.__mro__}
-    return next((k for k in ("ByteStream", "MultipartStream", "IteratorByteStream") if k in names), None)
-
-
-_STREAM_KIND: dict[type, str | None] = {}
-
-
-def _seekable(file: Any) -> bool:
-    if isinstance(file, (str, bytes)):
-        return True
-    try:
-        return bool(file.seekable()) and file.tell() >= 0
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return False

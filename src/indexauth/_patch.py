@@ -360,7 +360,7 @@ def _httpx_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
     if passing_through():
         return wrapped(*args, **kwargs)
     # Loaded with the first request: at import time the other library may be half-loaded.
-    from ._httpx import handle  # noqa: PLC0415
+    from ._httpx_send import handle  # noqa: PLC0415
 
     request = args[0] if args else kwargs["request"]
     return handle(global_authenticator(), wrapped, request, raise_on_failure=False)
@@ -371,7 +371,7 @@ async def _httpx_asend(
 ) -> Any:
     if passing_through():
         return await wrapped(*args, **kwargs)
-    from ._httpx import ahandle  # noqa: PLC0415
+    from ._httpx_send import ahandle  # noqa: PLC0415
 
     request = args[0] if args else kwargs["request"]
     return await ahandle(
