@@ -399,6 +399,39 @@ def test_said_once_per_process_across_libraries(
     assert len(said(caplog)) == 1
 
 
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+@pytest.mark.parametrize("method", ["Client.send", "HTTPTransport.handle_request"])
+def test_a_method_another_tool_wrapped_first_is_still_supported(
+    library: str, method: str, server: IndexServer, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tracing tool replaced a wrapped method with a generic `functools.wraps` wrapper before
+    `install()`: the library is still supported, and the request still authenticates."""
+    import functools
+
+    httpx: Any = pytest.importorskip(library)
+    cls_name, name = method.split(".")
+    cls = getattr(httpx, cls_name)
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cls, name, traced)
+    server.route("/p/", users={"alice": "pw-SECRET"})
+    monkeypatch.setenv("INDEXAUTH_INDEX_P_URL", server.url("/p/simple/").replace("://", "://alice:pw-SECRET@"))
+    caplog.set_level(logging.DEBUG, "indexauth")
+    indexauth.install()
+    try:
+        with httpx.Client() as client:
+            assert client.get(server.url("/p/simple/a/")).status_code == 200
+    finally:
+        indexauth.uninstall()
+    assert [s.user for s in server.seen] == ["alice"]
+    assert not [r for r in caplog.records if "not supported" in r.getMessage()]
+
+
 def test_an_installed_httpx_is_supported() -> None:
     """The httpx and httpx2 installed here are in the supported range and have every method wrapped."""
     from indexauth import _uncovered

@@ -106,11 +106,25 @@ def problem(module: ModuleType) -> str | None:
 
 
 def _takes_request(module: ModuleType, cls: str, method: str) -> bool:
-    code = getattr(getattr(getattr(module, cls, None), method, None), "__code__", None)
-    if code is None or code.co_argcount < 2:  # self and the request
+    function = getattr(getattr(module, cls, None), method, None)
+    # A tracing tool may have put a `functools.wraps` wrapper there first: judge what it wraps.
+    for _ in range(8):
+        inner = getattr(function, "__wrapped__", None)
+        if inner is None:
+            break
+        function = inner
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    if code.co_flags & _VARARGS:
+        return True  # `(*args, **kwargs)` hands the request on as it came
+    if code.co_argcount < 2:  # self and the request
         return False
     names: tuple[str, ...] = code.co_varnames
     return names[1] == "request"
+
+
+_VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect
 
 
 def unwatchable(module: ModuleType, why: str) -> None:
