@@ -46,6 +46,9 @@ DISGUISED = [
     "/team-a/simple/%25c0%25ae%25c0%25ae/%25c0%25ae./team-b/files/x.whl",  # overlong, twice
     "/team-a/simple/..%c0%af..%c0%afteam-b/files/x.whl",  # an overlong `/`
     "/team-a/simple/..::$DATA/..::$DATA/team-b/files/x.whl",  # an NTFS stream name
+    # `?` and `#` encoded: a proxy that decodes once hands its backend `..?/..#/...`, whose
+    # path ends at the `..` (the same proxy as `%252e`'s).
+    "/team-a/simple/..%3f/..%23/team-b/files/x.whl",
 ]
 
 
@@ -161,8 +164,11 @@ DOTS = st.sampled_from(
 )
 # What servers drop from a name (NUL, controls, spaces, zero-width, BOM, no-break space).
 DROPPED = st.sampled_from(["%00", "%20", "%09", "%0d", "%e2%80%8b", "%ef%bb%bf", "%c2%a0", "%u0000"])
-# What a server cuts a name at: Tomcat's `;params`, a NUL to C code, an NTFS stream.
-CUT = st.sampled_from([";", ";jsessionid=1", "%3b", "%3Bx", "%00x", "%00.whl", "::$DATA", ":x"])
+# What a server cuts a name at: Tomcat's `;params`, a NUL to C code, an NTFS stream, and
+# a query or fragment once a proxy has decoded `%3f` / `%23` and handed the path on.
+CUT = st.sampled_from(
+    [";", ";jsessionid=1", "%3b", "%3Bx", "%00x", "%00.whl", "::$DATA", ":x", "%3f", "%3Fx=1", "%23", "%23x"]
+)
 NAMES = st.text(
     st.sampled_from("abcxyz019.-_~+@ é"), min_size=1, max_size=12
 ).filter(lambda name: any(c.isalnum() for c in name))

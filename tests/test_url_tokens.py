@@ -285,7 +285,7 @@ class TestTokenWithARawSlash:
     @given(token=slashed_tokens, empty_password=st.booleans())
     def test_property_refused_and_masked(self, token: str, empty_password: bool) -> None:
         """redact, Index's error (str, repr, render, hint, pickle) and pip's -i warning hide it."""
-        from indexauth import _pip
+        from indexauth import _patch, _pip
 
         user = token + (":" if empty_password else "")
         url = f"https://{user}@h.example/simple/"
@@ -297,8 +297,11 @@ class TestTokenWithARawSlash:
         assert "%2F" in str(error)
         _assert_no_piece(token, str(error), repr(error), error.render(), pickle.dumps(error))
         _pip._said.clear()  # each example's warning is said once per process
-        with _captured() as out:
-            assert [i.url for i in _pip.pip_indexes([url])] == []
+        try:
+            with _captured() as out:
+                assert [i.url for i in _pip.pip_indexes([url])] == []
+        finally:
+            _patch.settings.cache_clear()  # read without install(): leave no global settings behind
         assert "%2F" in out.getvalue()
         _assert_no_piece(token, out.getvalue())
 

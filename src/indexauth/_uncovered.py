@@ -142,7 +142,8 @@ def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
     """`requests.Session.send`: notice a failure to a configured index that no flow saw."""
     box = [False]
     token = carried.set(box)
-    key = _track(box, args, kwargs)
+    key = id(args[0] if args else kwargs.get("request"))
+    in_flight[key] = box  # for a flow in a worker thread without this context
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
@@ -161,7 +162,8 @@ def client_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
     """httpx's `Client.send`: the same, for httpx and httpx2."""
     box = [False]
     token = carried.set(box)
-    key = _track(box, args, kwargs)
+    key = id(args[0] if args else kwargs.get("request"))
+    in_flight[key] = box  # for a flow in a worker thread without this context
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
@@ -182,7 +184,8 @@ async def async_client_send(
     """httpx's `AsyncClient.send`: the same, awaited."""
     box = [False]
     token = carried.set(box)
-    key = _track(box, args, kwargs)
+    key = id(args[0] if args else kwargs.get("request"))
+    in_flight[key] = box  # for a flow in a worker thread without this context
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
@@ -195,13 +198,6 @@ async def async_client_send(
     if not box[0] and response.status_code in _FAILED:
         _failed(instance, args, kwargs, response, None)
     return response
-
-
-def _track(box: list[bool], args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-    """Put *box* in `in_flight` under the id of the request being sent, for a flow in a worker thread."""
-    key = id(args[0] if args else kwargs.get("request"))
-    in_flight[key] = box
-    return key
 
 
 def _failed(

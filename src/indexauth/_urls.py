@@ -206,7 +206,8 @@ def effective_path(path: str) -> str | None:
     may decode a segment again and again (`%252e`), read `%uXXXX` (IIS),
     overlong UTF-8 (`%c0%ae`) or Unicode compatibility forms (`%ef%bc%8e`, a
     full-width dot), drop NUL, control and space characters or stop at a NUL
-    (`..%00`), cut `;params` (`..;`, `..%3b`: Tomcat), or split on `\\`, `%5c`
+    (`..%00`), cut `;params` (`..;`, `..%3b`: Tomcat) or, behind a proxy that
+    decodes once, a query or fragment (`..%3f`, `..%23`), or split on `\\`, `%5c`
     or `%2f` (`..%2f..`). The same `None` for a plain dot segment next to a segment
     that another reading splits or empties, or an empty segment (`//`), which some
     servers merge. Other names with dots (`a..b`, `.well-known`, `...`,
@@ -316,12 +317,16 @@ def _loose_utf8(data: bytes) -> str:
 
 def _is_dot_like(piece: str) -> bool:
     """Whether some server reads *piece* as `.` or `..`."""
-    # C code stops at a NUL; Tomcat cuts `;params`; Windows cuts `:stream` (`..::$DATA`).
+    # C code stops at a NUL; Tomcat cuts `;params`; Windows cuts `:stream` (`..::$DATA`);
+    # a backend handed a path a proxy decoded once ends it at `?` or `#` (`..%3f`).
     for reading in (piece, piece.partition("\x00")[0]):
-        for cut in (reading.partition(";")[0], reading.partition(":")[0]):
-            if _kept(cut) in (".", ".."):
+        for mark in _CUTS:
+            if _kept(reading.partition(mark)[0]) in (".", ".."):
                 return True
     return False
+
+
+_CUTS = (";", ":", "?", "#")
 
 
 def _kept(name: str) -> str:
