@@ -2,10 +2,10 @@
 
 The `indexauth` command makes its live requests here (`check`, `login --check`),
 so it needs neither requests nor httpx and cannot disagree with the library
-about what is sent where. Redirects are reported, never followed; at most
-`DRAIN_LIMIT` bytes of a body are read. Each answer (status line, headers and
-what is read of the body) must arrive whole within the timeout: a server that
-drips one byte at a time cannot hold the command.
+about what is sent where. Redirects are reported, never followed; no body is
+read, only the status and headers. Each answer's status line and headers must
+arrive whole within the timeout: a server that drips one byte at a time cannot
+hold the command.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from typing import IO, Any
 
-from ._driver import DRAIN_LIMIT, drive, reply
+from ._driver import drive, reply
 from ._flow import Authenticator, Outcome, Reply, Send
 from ._version import __version__
 
@@ -160,8 +160,9 @@ def _send_one(
     """One GET with *headers* (secrets, never sent on to a redirect); its status (with the
     challenge header for 401, 403, 404) and a redirect's Location.
 
-    The answer must arrive whole within *timeout* seconds of the send, its body
-    read up to `DRAIN_LIMIT` bytes; connecting has its own *timeout*.
+    The status line and headers must arrive whole within *timeout* seconds of the
+    send (connecting included). A 2xx body is not read: its status is all `check`
+    needs, and a big index page on a slow link must not fail an honest check.
     """
     request = urllib.request.Request(url, headers={"User-Agent": f"indexauth/{__version__}"})  # noqa: S310 - http(s) only: the flow matched it
     for name, value in headers:
@@ -169,8 +170,7 @@ def _send_one(
     opener = _opener(timeout)
     try:
         with opener.open(request, timeout=timeout) as response:
-            response.read(DRAIN_LIMIT)  # bounded: the caller only needs the status
-            return int(response.status), None
+            return int(response.status), None  # closed unread: only the status matters
     except urllib.error.HTTPError as exc:
         with exc:  # closed unread: a challenge body may be endless
             return reply(int(exc.code), exc.headers), exc.headers.get("Location")
