@@ -352,8 +352,10 @@ SCENARIOS = [
         keyring={("{base}/private/simple/", "alice"): "wonder-land"},
         lookups=1,
     ),
+    # A program's token that met a 403 after a 2xx: the program is asked once more. The same
+    # token back means the resource; another is tried once on that request.
     Scenario(
-        "403-for-one-package-after-a-2xx-no-helper-rerun",
+        "403-for-one-package-after-a-2xx-helper-asked-once-more-same-token-kept",
         [
             {"prefix": "/private/", "tokens": {"Authorization": ["Bearer t1"]}},
             {**BLOCKED, "tokens": {"Authorization": ["Bearer t1"]}},
@@ -362,8 +364,38 @@ SCENARIOS = [
         ["/private/simple/a/", "/private/simple/blocked/", "/private/simple/b/"],
         [200, indexauth.ForbiddenError, 200],
         ["Bearer t1", "Bearer t1", "Bearer t1"],
+        programs={"az-helper": {"tokens": ["t1"], "helper": ("Authorization", "Bearer {token}", None)}},
+        runs={"az-helper": 2},
+        header="authorization",
+    ),
+    Scenario(
+        "403-for-one-package-after-a-2xx-rotating-token-tried-once",
+        [
+            {"prefix": "/private/", "tokens": {"Authorization": ["Bearer t1", "Bearer t2"]}},
+            {**BLOCKED, "tokens": {"Authorization": ["Bearer t1", "Bearer t2"]}},
+        ],
+        [{"url": "{base}/private/simple/", "credential_helper": ["az-helper"], "authenticate": "always"}],
+        ["/private/simple/a/", "/private/simple/blocked/"],
+        [200, indexauth.ForbiddenError],
+        ["Bearer t1", "Bearer t1", "Bearer t2"],
+        programs={"az-helper": {"tokens": ["t1", "t2", "t3"], "helper": ("Authorization", "Bearer {token}", None)}},
+        runs={"az-helper": 2},
+        header="authorization",
+        message="the server refused this one resource, not the credentials",
+    ),
+    Scenario(
+        "revoked-helper-token-403-after-a-2xx-is-refreshed",
+        [
+            {"prefix": "/private/", "tokens": {"Authorization": ["Bearer t1", "Bearer t2"]}},
+            # t1 was revoked after the first request: this path answers it with 403
+            {"prefix": "/private/simple/b/", "tokens": {"Authorization": ["Bearer t2"]}, "wrong": 403},
+        ],
+        [{"url": "{base}/private/simple/", "credential_helper": ["az-helper"], "authenticate": "always"}],
+        ["/private/simple/a/", "/private/simple/b/", "/private/simple/c/"],
+        [200, 200, 200],
+        ["Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2"],
         programs={"az-helper": {"tokens": ["t1", "t2"], "helper": ("Authorization", "Bearer {token}", None)}},
-        runs={"az-helper": 1},
+        runs={"az-helper": 2},
         header="authorization",
     ),
     Scenario(

@@ -265,6 +265,12 @@ class Authenticator:
                         status, challenge, url, target, policy, creds, source, attempts, replayable
                     )
                 )
+            if creds.refreshable and status == 403 and replayable:
+                return (
+                    yield from self._ask_again(
+                        status, challenge, url, target, policy, creds, source, attempts
+                    )
+                )
             return self._judge(status, challenge, url, target, policy, creds, source, attempts)
 
         status, challenge = _answer((yield _KEEP))
@@ -318,8 +324,63 @@ class Authenticator:
                     replayable,
                 )
             )
+        if creds.refreshable and status == 403:
+            return (
+                yield from self._ask_again(
+                    status, challenge, url, target, policy, creds, result.source, result.attempts
+                )
+            )
         return self._judge(
             status, challenge, url, target, policy, creds, result.source, result.attempts
+        )
+
+    def _ask_again(
+        self,
+        status: int,
+        challenge: str | None,
+        url: str,
+        target: Target,
+        policy: str,
+        creds: Credentials,
+        source: str,
+        attempts: tuple[Attempt, ...],
+    ) -> Flow:
+        """Proven *creds* from a program met a 403: run the program once more.
+
+        The same credentials back, or none: the server refused this one resource (a
+        blocked package). Other credentials: the first may have been revoked early, so
+        the request is retried once with them; a 403 to those too is the resource again.
+        """
+        self.resolver.rejected(target, creds)  # forgotten, not refused: the program runs again
+        result = yield Lookup(target.asked_by(url))
+        assert isinstance(result, LookupResult)  # noqa: S101
+        fresh = result.credentials
+        if (
+            not result.complete
+            or fresh is None
+            or result.source is None
+            or fresh == creds
+            or self.resolver.refused(target, fresh) is not None
+        ):
+            self.resolver.accepted(target, creds, source, proven=True)
+            return self._judge(status, challenge, url, target, policy, creds, source, attempts)
+        answer, challenge = _answer((yield Send("set", fresh.headers(), retry=True)))
+        if answer == 403:
+            # Two tokens, both proven or fresh, refused here: it is this resource (a
+            # program that hands out a new token per run, as AWS CodeArtifact does).
+            self.resolver.accepted(target, fresh, result.source)
+            error = self._resource_refused(url, target, policy, result.source, result.attempts)
+            return Outcome(error, True)
+        return self._judge(
+            answer,
+            challenge,
+            url,
+            target,
+            policy,
+            fresh,
+            result.source,
+            result.attempts,
+            refreshed=True,
         )
 
     def _refresh(
@@ -375,7 +436,8 @@ class Authenticator:
         A 401 always does, and so does a 403 to credentials the index has not yet
         answered with a 2xx. A 403 to credentials it has (Artifactory with Xray, Nexus
         Firewall: one blocked package) refuses that resource only: the credentials are
-        not marked refused, not refreshed, and still sent for the rest of the index.
+        not marked refused and still sent for the rest of the index (a program behind
+        them is asked once more first, in `_ask_again`).
         """
         if status == 401:
             return True
