@@ -351,7 +351,7 @@ class Authenticator:
         blocked package). Other credentials: the first may have been revoked early, so
         the request is retried once with them; a 403 to those too is the resource again.
         """
-        self.resolver.rejected(target, creds)  # forgotten, not refused: the program runs again
+        self.resolver.ask_again(target, creds)
         result = yield Lookup(target.asked_by(url))
         assert isinstance(result, LookupResult)  # noqa: S101
         fresh = result.credentials
@@ -362,7 +362,6 @@ class Authenticator:
             or fresh == creds
             or self.resolver.refused(target, fresh) is not None
         ):
-            self.resolver.accepted(target, creds, source, proven=True)
             return self._judge(status, challenge, url, target, policy, creds, source, attempts)
         answer, challenge = _answer((yield Send("set", fresh.headers(), retry=True)))
         if answer == 403:

@@ -264,6 +264,16 @@ class Resolver:
             if seed is not None and seed.credentials == creds:
                 del self._seeds[key]
 
+    def ask_again(self, target: Target, creds: Credentials) -> None:
+        """Forget the lookup that gave *creds*, so the next one runs the chain again.
+
+        They stay accepted and proven meanwhile: other threads keep sending them.
+        """
+        with self._lock:
+            slot = self._memo.get(target.key)
+            if slot is not None and slot.result is not None and slot.result.credentials == creds:
+                del self._memo[target.key]
+
     def _trim(self) -> None:
         while len(self._memo) > MEMO_SIZE:
             oldest = next(iter(self._memo))
