@@ -153,7 +153,8 @@ def _library_hint(name: str) -> str:
 
 
 def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """`requests.Session.send`: notice a failure to a configured index that no flow saw."""
+    """`Session.send` of requests, `Client.send` of httpx and httpx2: notice a failure to a
+    configured index that no flow saw."""
     box = [False]
     token = carried.set(box)
     key = id(args[0] if args else kwargs.get("request"))
@@ -172,24 +173,9 @@ def session_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
     return response
 
 
-def client_send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """httpx's `Client.send`: the same, for httpx and httpx2."""
-    box = [False]
-    token = carried.set(box)
-    key = id(args[0] if args else kwargs.get("request"))
-    in_flight[key] = box  # for a flow in a worker thread without this context
-    try:
-        response = wrapped(*args, **kwargs)
-    except Exception as exc:
-        if not box[0]:
-            _failed(instance, args, kwargs, None, exc)
-        raise
-    finally:
-        carried.reset(token)
-        in_flight.pop(key, None)
-    if not box[0] and response.status_code in _FAILED:
-        _failed(instance, args, kwargs, response, None)
-    return response
+# httpx's and httpx2's `Client.send` take the request first and return a response, as
+# requests' `Session.send` does: one observer serves all three.
+client_send = session_send
 
 
 async def async_client_send(
