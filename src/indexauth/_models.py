@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, get_args
 from urllib.parse import unquote
@@ -31,6 +30,7 @@ __all__ = [
     "IndexRef",
     "Policy",
     "ProgramRun",
+    "Record",
     "env_name",
     "format_rfc3339",
     "mark_from_file",
@@ -49,6 +49,44 @@ _HEADER_VALUE_BAD = re.compile(r"[\r\n\x00]")
 # uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs).
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 _LINE_BREAK = re.compile(r"[\r\n]")
+
+
+class Record:
+    """A small immutable value whose fields are its `__slots__`, in its `__init__` order.
+
+    What `@dataclass(frozen=True)` gives (equality with its own class, a hash,
+    a repr, no assignment, pickling), for values made on a program's first
+    request: a dataclass generates its methods when its module is imported,
+    about 0.3 ms each, and loads `dataclasses`. Subclasses set their fields
+    with `object.__setattr__`; fields named in `_unshown` stay out of the repr.
+    """
+
+    __slots__: tuple[str, ...] = ()
+    _unshown: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = (f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n not in self._unshown)
+        return f"{type(self).__qualname__}({', '.join(shown)})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self._values())
 
 
 def env_name(name: str) -> str:
@@ -605,6 +643,8 @@ def parse_argv(value: object, what: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
+        import shlex  # noqa: PLC0415 - only an index with a program given as one string needs it
+
         try:
             words = shlex.split(value)
         except ValueError as exc:
