@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +14,12 @@ from pathlib import Path
 import pytest
 
 from index_server import IndexServer
+
+# A suite started in the background of a non-interactive shell inherits SIGINT as ignored, and
+# so would every child it starts: the tests that press Ctrl-C on a real terminal or send a real
+# SIGINT need it delivered, however the suite was started.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Session venvs and a pypiserver shared by the keyring-backend and docs/tools.md end-to-end tests.
 pytest_plugins = ["tools_fixtures"]
