@@ -97,8 +97,10 @@ def install() -> None:
 
 
 def keyring_backends() -> None:
-    """keyring's `keyring.backends` entry point: with `INDEXAUTH` on, define indexauth's read-only
-    backend (keyring registers every backend class defined); otherwise nothing. Never raises."""
+    """With `INDEXAUTH` on, define indexauth's read-only keyring backend (keyring registers every
+    backend class defined); otherwise nothing. Never raises. keyring's entry point is
+    `_indexauth_gate:keyring_backends`, which imports this module only while on; this one was
+    the entry point before, and editable installs made then still name it until reinstalled."""
     if not enabled():
         return
     try:

@@ -27,6 +27,12 @@ pytest_plugins = ["tools_fixtures"]
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 BIN = Path(sys.executable).parent
+# An editable install copies the modules at the wheel's root (`_indexauth_startup`,
+# `_indexauth_gate`: hatch's force-include) into site-packages once, at install time, and
+# site-packages comes before the source directory on sys.path. Tests import the tree's own,
+# as `--doctest-modules` collecting src/ already does in a full run.
+if str(ROOT / "src") not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT / "src"))
 
 _CLEARED_PREFIXES = ("INDEXAUTH", "UV_INDEX", "UV_DEFAULT_INDEX", "PIP_", "KEYRING_")
 _CLEARED = (

@@ -482,12 +482,45 @@ def test_start_file_entry_imports_only_the_gate_while_off(
     assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
 
 
+# keyring loads every `keyring.backends` entry point in every process that uses it (pip, twine, ...).
+KEYRING_PROBE = """
+import json, sys, keyring.backend
+names = sorted(f"{type(b).__module__}.{type(b).__name__}" for b in keyring.backend.get_all_keyring())
+print(json.dumps([sorted(m for m in sys.modules if "indexauth" in m), names]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "loaded", "stderr"),
+    [
+        (None, ["_indexauth_gate"], ""),
+        ("0", ["_indexauth_gate"], ""),
+        ("off", ["_indexauth_gate"], ""),
+        ("enabled", ["_indexauth_gate"], "INDEXAUTH='enabled' is not understood"),
+        ("1", ["_indexauth_gate", "_indexauth_startup", "indexauth._keyring_backend"], ""),
+    ],
+)
+def test_keyring_entry_point_imports_only_the_gate_while_off(
+    venv: Path, value: str | None, loaded: list[str], stderr: str
+) -> None:
+    """keyring's backend entry point, loaded by keyring itself with INDEXAUTH unset or off,
+    imports one tiny module of ours (it imported the start-up module); on, the backend is there."""
+    done = run(venv, {"INDEXAUTH": value, "PYTHON_KEYRING_BACKEND": None}, "-c", KEYRING_PROBE)
+    assert done.returncode == 0, output(done)
+    modules, names = json.loads(done.stdout)
+    assert [m for m in modules if m in loaded or m.startswith("_indexauth")] == loaded
+    assert ("indexauth._keyring_backend.IndexAuthKeyring" in names) is (value == "1")
+    assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
+
+
 def test_gate_and_start_up_module_agree_on_the_off_values() -> None:
-    """The `.start` gate stops at exactly the values `pth()` treats as quietly off."""
+    """The `.start` gate stops at exactly the values `pth()` treats as quietly off, and the
+    keyring gate goes on at exactly the values `enabled()` treats as on."""
     import _indexauth_gate
     import _indexauth_startup
 
     assert frozenset(_indexauth_gate.OFF) == _indexauth_startup._FALSE
+    assert frozenset(_indexauth_gate.ON) == _indexauth_startup._TRUE
 
 
 # Runs each value of INDEXAUTH through the shipped `.pth` line (by site.addpackage, as at start-up)
