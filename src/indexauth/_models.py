@@ -42,13 +42,14 @@ Policy = Literal["auto", "always", "never"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 AuthScheme = Literal["basic", "bearer"]
 AUTH_SCHEMES: tuple[str, ...] = get_args(AuthScheme)
-# An HTTP header name (RFC 9110 token) and a value with no line break or NUL.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_HEADER_VALUE_BAD = re.compile(r"[\r\n\x00]")
+# An HTTP header name (RFC 9110 token) and a value with no line break or NUL: only a
+# credential helper's headers are checked, so these are compiled when one answers.
+_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+_HEADER_VALUE_BAD = r"[\r\n\x00]"
 
-# uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs).
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-_LINE_BREAK = re.compile(r"[\r\n]")
+# uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs): one or
+# more of these characters. A set, not a regex: compiling one costs more than the checks.
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 class Record:
@@ -189,9 +190,9 @@ class Credentials:
         """
         pairs: list[tuple[str, str]] = []
         for name, value in headers.items():
-            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            if not isinstance(name, str) or not re.fullmatch(_HEADER_NAME, name):
                 raise ConfigurationError(f"{name!r} is not a valid HTTP header name")
-            if not isinstance(value, str) or _HEADER_VALUE_BAD.search(value):
+            if not isinstance(value, str) or re.search(_HEADER_VALUE_BAD, value):
                 raise ConfigurationError(
                     f"the value of header {name!r} is not a single line of text",
                     hint="a header value may not contain a line break (CR or LF) or NUL",
@@ -322,7 +323,7 @@ class Credentials:
 def _refuse_line_breaks(value: str, what: str) -> None:
     if not isinstance(value, str):
         raise ConfigurationError(f"a {what} must be a string, not {type(value).__name__}")
-    if _LINE_BREAK.search(value):
+    if "\r" in value or "\n" in value:
         raise ConfigurationError(
             f"a {what} contains a line break (CR or LF), which would split the HTTP header",
             hint=f"remove the line break from the stored {what}; a trailing newline often "
@@ -410,7 +411,7 @@ class Index:
                 f"invalid index URL: {exc}",
                 hint="give the index URL in full, for example https://pkgs.example.com/simple/",
             ) from None
-        if name is not None and (not isinstance(name, str) or not _NAME_RE.fullmatch(name)):
+        if name is not None and (not isinstance(name, str) or not name or not _NAME_CHARS.issuperset(name)):
             raise ConfigurationError(
                 f"invalid index name {name!r}: names may only contain ASCII letters, digits, "
                 "hyphens, underscores and periods",
