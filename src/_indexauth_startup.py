@@ -3,16 +3,16 @@
 `indexauth.pth` runs at every interpreter start and, to stay cheap, first asks
 only whether `INDEXAUTH` is in the environment at all. When it is, the line
 compiles and runs its second half (an `exec` string, so that an unset variable
-never pays for compiling it): `0` or empty stops there, importing nothing
-(indexauth's own keyring and password-command children run with `INDEXAUTH=0`);
-any other value imports this module and calls `pth()`, which checks the value.
-On Python 3.15+, `indexauth.start` (PEP 829) replaces that line: its entry,
-`_indexauth_gate:start`, makes the same test and calls `pth()`. Unless
-`INDEXAUTH` is `1`, `true`, `yes` or `on`, `pth()` returns at once: for the
-other off values (`false`, `no`, `off`) it takes this module back out of
-`sys.modules`, so the process holds nothing of indexauth; for a value it does
-not understand, it says so once on stderr. Older wheels' `.pth` line calls
-`pth()` whenever the variable exists, so `pth()` keeps handling every value.
+never pays for compiling it): an off value (`0`, empty, `false`, `no`, `off`, in
+any case) stops there, importing nothing (indexauth's own keyring and
+password-command children run with `INDEXAUTH=0`); any other value imports this
+module and calls `pth()`, which checks the value. On Python 3.15+,
+`indexauth.start` (PEP 829) replaces that line: its entry, `_indexauth_gate:start`,
+makes the same test and calls `pth()`. Unless `INDEXAUTH` is `1`, `true`, `yes` or
+`on`, `pth()` takes this module back out of `sys.modules`, so the process holds
+nothing of indexauth, and for a value it does not understand it says so on
+stderr. Older wheels' `.pth` line calls `pth()` whenever the variable exists, so
+`pth()` keeps handling every value.
 Otherwise it puts one small finder at the front of `sys.meta_path` that
 notices when a watched module finishes importing and only then imports
 `indexauth._patch` (and wrapt) to instrument it. It may run twice in one start
@@ -46,7 +46,7 @@ __all__ = ["CARRIER", "carried", "carry", "enabled", "install", "pth", "unwatch"
 WATCHED = ("pip._internal.network.session", "requests.sessions", "httpx", "httpx2", "pipx.util")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
-_said_not_understood = False
+_SAID = "_indexauth_said_not_understood"
 # Names the parent interpreter and its import path for the carrier (`_indexauth_carrier/`).
 CARRIER = "_INDEXAUTH_CARRIER"
 # Set by the carrier in a process that got indexauth from its parent: that parent's interpreter.
@@ -68,23 +68,22 @@ def pth() -> None:
         install()
         return
     value = os.environ.get("INDEXAUTH", "").strip().lower()
-    if value in _FALSE:
-        # Off: leave the process as if the line had not run.
-        sys.modules.pop(__name__, None)
-        return
-    # A value we do not understand must not look like "on, and silently doing nothing". The
-    # module stays loaded so that a site directory seen twice says it once.
-    global _said_not_understood  # noqa: PLW0603 - once per process
-    if _said_not_understood:
-        return
-    _said_not_understood = True
-    try:  # noqa: SIM105 - contextlib is not worth importing at start-up
-        sys.stderr.write(
-            f"indexauth: INDEXAUTH={value[:20]!r} is not understood, so global mode is off; "
-            "set INDEXAUTH=1 to turn it on, or INDEXAUTH=0 to turn it off quietly\n"
-        )
-    except Exception:  # noqa: BLE001, S110 - a start-up hook must never break the interpreter
-        pass
+    # A value we do not understand must not look like "on, and silently doing nothing". Said
+    # once per process: a venv reads its site directory twice. The mark is on `sys`, since
+    # this module leaves `sys.modules` below and a second reading imports it afresh.
+    if value not in _FALSE and not getattr(sys, _SAID, False):
+        setattr(sys, _SAID, True)
+        try:  # noqa: SIM105 - contextlib is not worth importing at start-up
+            sys.stderr.write(
+                f"indexauth: INDEXAUTH={value[:20]!r} is not understood, so global mode is off; "
+                "set INDEXAUTH=1 to turn it on, or INDEXAUTH=0 to turn it off quietly\n"
+            )
+        except Exception:  # noqa: BLE001, S110 - a start-up hook must never break the interpreter
+            pass
+    # Off or not understood: leave the process as if the line had not run. Last, as this may
+    # drop the module's last reference. This wheel's line and gate stop at the off values
+    # themselves; an older wheel's line calls here for every value.
+    sys.modules.pop(__name__, None)
 
 
 def install() -> None:
@@ -98,8 +97,10 @@ def install() -> None:
 
 
 def keyring_backends() -> None:
-    """keyring's `keyring.backends` entry point: with `INDEXAUTH` on, define indexauth's read-only
-    backend (keyring registers every backend class defined); otherwise nothing. Never raises."""
+    """With `INDEXAUTH` on, define indexauth's read-only keyring backend (keyring registers every
+    backend class defined); otherwise nothing. Never raises. keyring's entry point is
+    `_indexauth_gate:keyring_backends`, which imports this module only while on; this one was
+    the entry point before, and editable installs made then still name it until reinstalled."""
     if not enabled():
         return
     try:

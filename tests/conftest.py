@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,12 +15,24 @@ import pytest
 
 from index_server import IndexServer
 
+# A suite started in the background of a non-interactive shell inherits SIGINT as ignored, and
+# so would every child it starts: the tests that press Ctrl-C on a real terminal or send a real
+# SIGINT need it delivered, however the suite was started.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # Session venvs and a pypiserver shared by the keyring-backend and docs/tools.md end-to-end tests.
 pytest_plugins = ["tools_fixtures"]
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 BIN = Path(sys.executable).parent
+# An editable install copies the modules at the wheel's root (`_indexauth_startup`,
+# `_indexauth_gate`: hatch's force-include) into site-packages once, at install time, and
+# site-packages comes before the source directory on sys.path. Tests import the tree's own,
+# as `--doctest-modules` collecting src/ already does in a full run.
+if str(ROOT / "src") not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT / "src"))
 
 _CLEARED_PREFIXES = ("INDEXAUTH", "UV_INDEX", "UV_DEFAULT_INDEX", "PIP_", "KEYRING_")
 _CLEARED = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -351,3 +352,62 @@ def test_pip_url_with_a_user_part_keeps_the_configured_program(monkeypatch: pyte
         """
     )
     assert out.strip() == "('aws', 'codeartifact', 'get-authorization-token') bearer"
+
+
+
+# A program's first request, to a configured index whose credentials are in the environment.
+FIRST_REQUEST = {
+    "requests": "import requests; print(requests.Session().get(URL).status_code)",
+    "httpx": "import httpx; print(httpx.get(URL).status_code)",
+}
+# What global mode loads for it, beyond what the program and wrapt load themselves: the
+# lookup chain and its driver, nothing of the standard library. No dataclasses, netrc, shlex
+# or secrets; no store when you never ran `indexauth login`, no password-command, credential
+# helper, uv store or hints code, no CLI (issue 15: first use loads what the request needs).
+FIRST_USE_MODULES = [
+    "_indexauth_startup",
+    "indexauth",
+    "indexauth._challenge",
+    "indexauth._config",
+    "indexauth._driver",
+    "indexauth._exceptions",
+    "indexauth._flow",
+    "indexauth._keyring",
+    "indexauth._models",
+    "indexauth._patch",
+    "indexauth._resolver",
+    "indexauth._settings",
+    "indexauth._sources",
+    "indexauth._uncovered",
+    "indexauth._urls",
+    "indexauth._version",
+]
+FIRST_USE_DRIVER = {"requests": ["indexauth._adapter"], "httpx": ["indexauth._httpx_send"]}
+
+
+@pytest.mark.parametrize("program", sorted(FIRST_REQUEST))
+def test_global_first_request_loads_only_what_it_needs(
+    program: str, server: IndexServer, tmp_path: Path
+) -> None:
+    """The modules a first request adds in global mode, against the same program with
+    INDEXAUTH=0 that then imports wrapt: exactly the lookup chain and the program's driver."""
+    server.route("/simple/", users={"u": "p"})
+    code = (
+        f"import json, sys\nURL = {server.url('/simple/a/')!r}\n{FIRST_REQUEST[program]}\n"
+        "{}\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "NETRC": str(tmp_path / "netrc"),
+        "INDEXAUTH_INDEX_X_URL": server.url("/simple/"),
+        "INDEXAUTH_INDEX_X_USERNAME": "u",
+        "INDEXAUTH_INDEX_X_PASSWORD": "p",
+    }
+    on = python(code.format(""), cwd=tmp_path, INDEXAUTH="1", **env).split("\n")
+    off = python(code.format("import wrapt"), cwd=tmp_path, INDEXAUTH="0", **env).split("\n")
+    assert (on[0], off[0]) == ("200", "401")
+    added = sorted(set(json.loads(on[1])) - set(json.loads(off[1])))
+    expected = sorted(FIRST_USE_MODULES + FIRST_USE_DRIVER[program])
+    assert added == expected, f"added: {sorted(set(added) - set(expected))}, gone: {sorted(set(expected) - set(added))}"

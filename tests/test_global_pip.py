@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 
 from conftest import TESTS, KeyringStore, ensure_supported_pip
 from pypi_front import (
@@ -344,7 +346,7 @@ def test_a_value_not_understood_says_so_once(venv: Path, value: str) -> None:
         "import sys; print(sorted(m for m in sys.modules if 'indexauth' in m))",
     )
     assert done.returncode == 0, output(done)
-    assert done.stdout.strip() == "['_indexauth_startup']"  # loaded, nothing installed
+    assert done.stdout.strip() == "[]"  # said, and nothing of indexauth left loaded
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert f"INDEXAUTH={value!r} is not understood" in lines[0]
@@ -357,10 +359,11 @@ def site_packages(venv: Path) -> Path:
     return Path(done.stdout.strip())
 
 
-@pytest.mark.parametrize("value", ["0", ""])
+@pytest.mark.parametrize("value", ["0", "", "false", "no", "off", " Off ", "FALSE", "No"])
 def test_off_pth_line_imports_nothing(venv: Path, value: str) -> None:
-    """INDEXAUTH=0 or empty (indexauth's own keyring children run so): the `.pth` line imports
-    nothing at all, not even the start-up module it then throws away (+7.6 % instructions)."""
+    """INDEXAUTH off (`0` or empty, as indexauth's own keyring children run, or false/no/off in
+    any case): the `.pth` line imports nothing at all, not even the start-up module it then
+    throws away (+7.6 % instructions)."""
     done = run(venv, {"INDEXAUTH": value, "PIP_CONFIG_FILE": os.devnull}, "-X", "importtime", "-c", "pass")
     assert done.returncode == 0, output(done)
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line]
@@ -401,10 +404,9 @@ def test_pth_line_on_every_python(python: Path | None, tmp_path: Path) -> None:
         seen[value] = (done.stdout.strip(), imported, done.stderr.count("is not understood"))
     off = ("[] None", False, 0)
     assert seen == {
-        None: off, "0": off, "": off,
-        "off": ("[] None", True, 0),  # quiet, but imported and dropped again (docs/global.md)
+        None: off, "0": off, "": off, "off": off,
         "1": ("['_indexauth_startup'] True", True, 0),
-        "enabled": ("['_indexauth_startup'] False", True, 1),
+        "enabled": ("[] None", True, 1),  # imported to say so, then dropped
     }
 
 
@@ -415,7 +417,8 @@ OLD_PTH_LINE = 'import os;"INDEXAUTH"in os.environ and __import__("_indexauth_st
 @pytest.mark.parametrize(
     ("value", "modules", "stderr"),
     [("0", "[] None", ""), ("1", "['_indexauth_startup'] True", ""),
-     ("enabled", "['_indexauth_startup'] False", "INDEXAUTH='enabled' is not understood")],
+     ("false", "[] None", ""),
+     ("enabled", "[] None", "INDEXAUTH='enabled' is not understood")],
 )
 def test_pth_line_of_an_older_wheel_still_works(
     venv: Path, tmp_path: Path, value: str, modules: str, stderr: str
@@ -463,7 +466,7 @@ print(json.dumps([new, getattr(startup, '_watching', None)]))
         ("", ["_indexauth_gate"], None, ""),
         ("off", ["_indexauth_gate"], None, ""),
         ("1", ["_indexauth_gate", "_indexauth_startup"], True, ""),
-        ("enabled", ["_indexauth_gate", "_indexauth_startup"], False, "INDEXAUTH='enabled' is not understood"),
+        ("enabled", ["_indexauth_gate"], None, "INDEXAUTH='enabled' is not understood"),
     ],
 )
 def test_start_file_entry_imports_only_the_gate_while_off(
@@ -479,12 +482,133 @@ def test_start_file_entry_imports_only_the_gate_while_off(
     assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
 
 
+# keyring loads every `keyring.backends` entry point in every process that uses it (pip, twine, ...).
+KEYRING_PROBE = """
+import json, sys, keyring.backend
+names = sorted(f"{type(b).__module__}.{type(b).__name__}" for b in keyring.backend.get_all_keyring())
+print(json.dumps([sorted(m for m in sys.modules if "indexauth" in m), names]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "loaded", "stderr"),
+    [
+        (None, ["_indexauth_gate"], ""),
+        ("0", ["_indexauth_gate"], ""),
+        ("off", ["_indexauth_gate"], ""),
+        ("enabled", ["_indexauth_gate"], "INDEXAUTH='enabled' is not understood"),
+        ("1", ["_indexauth_gate", "_indexauth_startup", "indexauth._keyring_backend"], ""),
+    ],
+)
+def test_keyring_entry_point_imports_only_the_gate_while_off(
+    venv: Path, value: str | None, loaded: list[str], stderr: str
+) -> None:
+    """keyring's backend entry point, loaded by keyring itself with INDEXAUTH unset or off,
+    imports one tiny module of ours (it imported the start-up module); on, the backend is there."""
+    done = run(venv, {"INDEXAUTH": value, "PYTHON_KEYRING_BACKEND": None}, "-c", KEYRING_PROBE)
+    assert done.returncode == 0, output(done)
+    modules, names = json.loads(done.stdout)
+    assert [m for m in modules if m in loaded or m.startswith("_indexauth")] == loaded
+    assert ("indexauth._keyring_backend.IndexAuthKeyring" in names) is (value == "1")
+    assert (stderr in done.stderr) and done.stderr.count("\n") == (1 if stderr else 0), done.stderr
+
+
 def test_gate_and_start_up_module_agree_on_the_off_values() -> None:
-    """The `.start` gate stops at exactly the values `pth()` treats as quietly off."""
+    """The `.start` gate stops at exactly the values `pth()` treats as quietly off, and the
+    keyring gate goes on at exactly the values `enabled()` treats as on."""
     import _indexauth_gate
     import _indexauth_startup
 
     assert frozenset(_indexauth_gate.OFF) == _indexauth_startup._FALSE
+    assert frozenset(_indexauth_gate.ON) == _indexauth_startup._TRUE
+
+
+# Runs each value of INDEXAUTH through the shipped `.pth` line (by site.addpackage, as at start-up)
+# and through the `.start` gate, from the source tree, and reports what each did.
+SWITCH_PROBE = """
+import io, json, os, site, sys
+src = sys.argv[1]
+sys.path.insert(0, src)
+import _indexauth_gate
+saved = dict(os.environ)
+asked = []
+
+class Recorder:
+    def find_spec(self, name, path=None, target=None):
+        asked.append(name)
+
+def trial(value, route):
+    os.environ.clear()
+    os.environ.update(saved, INDEXAUTH=value)
+    for name in [m for m in sys.modules if "indexauth" in m and m != "_indexauth_gate"]:
+        del sys.modules[name]
+    for name in [a for a in vars(sys) if "indexauth" in a]:  # "said once" is per process
+        delattr(sys, name)
+    sys.meta_path[:] = [Recorder()] + [f for f in sys.meta_path if type(f).__name__ not in ("Recorder", "_Finder")]
+    asked.clear()
+    sys.stderr = io.StringIO()
+    try:
+        site.addpackage(src, "indexauth.pth", set()) if route == "pth" else _indexauth_gate.start()
+        said = sys.stderr.getvalue()
+    finally:
+        sys.stderr = sys.__stderr__
+    startup = sys.modules.get("_indexauth_startup")
+    loaded = sorted(m for m in sys.modules if "indexauth" in m and m != "_indexauth_gate")
+    return [[m for m in asked if "indexauth" in m], said, loaded, getattr(startup, "_watching", None)]
+
+print(json.dumps([[trial(v, "pth"), trial(v, "start")] for v in json.loads(sys.argv[2])]))
+"""
+
+WORDS = ("0", "1", "", "false", "true", "no", "yes", "off", "on", "enabled", "2", "of", "o", "n", "00")
+
+
+def _respelled(word: str, spaces: str, upper: list[bool]) -> str:
+    cased = "".join(c.upper() if i < len(upper) and upper[i] else c for i, c in enumerate(word))
+    return spaces + cased + spaces[::-1]
+
+
+# Environment values: no NUL, no lone surrogate (neither can be in an environment).
+ENV_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=6)
+SWITCH_VALUES = st.one_of(
+    st.builds(
+        _respelled,
+        st.sampled_from(WORDS),
+        st.text(st.sampled_from(" \t\n\r\x0b\x0c\xa0\u2003\x85\u3000"), max_size=2),
+        st.lists(st.booleans(), max_size=5),
+    ),
+    ENV_TEXT,
+)
+
+
+# No shrinking: each example is a process, and the message lists every value that went wrong.
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(values=st.lists(SWITCH_VALUES, min_size=25, max_size=25))
+def test_property_pth_line_and_start_gate_agree_on_every_value(values: list[str]) -> None:
+    """Any value of INDEXAUTH: the `.pth` line and the `.start` gate do the same. Off (`0`, empty,
+    `false`, `no`, `off`, any case and spacing): nothing imported. On: the hook. Anything else:
+    one line, and nothing of indexauth left loaded."""
+    values = [*values, "false", "No", " OFF ", "\tno\n", "enabled", "TRUE", " on "]
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", SWITCH_PROBE, str(ROOT / "src"), json.dumps(values)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if k != "INDEXAUTH"},
+    )
+    assert done.returncode == 0, done.stderr
+    wrong = [(value, by_pth, by_start) for value, (by_pth, by_start) in zip(values, json.loads(done.stdout), strict=True)
+             if not by_pth == by_start == _switched(value)]
+    assert not wrong, wrong
+
+
+def _switched(value: str) -> list[object]:
+    """What SWITCH_PROBE must see for *value*: what was imported, said, left loaded, watching."""
+    word = value.strip().lower()
+    if word in ("", "0", "false", "no", "off"):
+        return [[], "", [], None]
+    if word in ("1", "true", "yes", "on"):
+        return [["_indexauth_startup"], "", ["_indexauth_startup"], True]
+    said = f"indexauth: INDEXAUTH={word[:20]!r} is not understood, so global mode is off; " \
+        "set INDEXAUTH=1 to turn it on, or INDEXAUTH=0 to turn it off quietly\n"
+    return [["_indexauth_startup"], said, [], None]
 
 
 def test_isolated_mode(venv: Path, env: Env, front: Front) -> None:

@@ -21,9 +21,11 @@ import pytest
 from conftest import ROOT
 
 LIMIT = 0.015  # the issue's bound: at most 1.5 % more instructions than without the line
-# INDEXAUTH=0 or empty: the line compiles its second half and stops, importing nothing (+2.1 %
-# measured). Importing the start-up module and dropping it again cost +7.6 % before.
-LIMIT_OFF = 0.025
+# INDEXAUTH off (0, empty, false, no, off): the line compiles its second half and stops,
+# importing nothing (+2.7 % measured on 3.11.7; a venv reads the line twice). Importing the
+# start-up module and dropping it again cost +7.6 % (+8.9 % for `off` until the line tested
+# every off value: its longer test costs `0` 0.6 points).
+LIMIT_OFF = 0.03
 
 pytestmark = [
     pytest.mark.slow,
@@ -85,9 +87,10 @@ def test_unset_pth_line_costs_at_most_one_and_a_half_percent(venvs: tuple[Path, 
     assert ratio <= LIMIT, f"the .pth line costs +{ratio:.2%} (limit {LIMIT:.1%})"
 
 
-@pytest.mark.parametrize("value", ["0", ""])
+@pytest.mark.parametrize("value", ["0", "", "off", "False"])
 def test_off_pth_line_imports_nothing(venvs: tuple[Path, Path], value: str) -> None:
-    """INDEXAUTH=0 or empty (indexauth's keyring children): no import, <= 2.5 % more instructions."""
+    """INDEXAUTH off (`0` as indexauth's keyring children run, or false/no/off): no import,
+    <= 3 % more instructions."""
     bare, hooked = venvs
     without, with_line = instructions(bare, value), instructions(hooked, value)
     ratio = with_line / without - 1

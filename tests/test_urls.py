@@ -387,3 +387,27 @@ class TestRedact:
         """A URL without secrets, even with @ in its path, comes back as is."""
         url = "https://h.example/+simple/@scope/pkg/?x=1#frag"
         assert redact(url) == url
+
+
+# Characters around the edges of the checks that replaced regexes compiled at import (issue 15,
+# first use): tabs and line breaks, token characters, dots, colons, brackets, non-ASCII.
+EDGES = st.text(alphabet=st.sampled_from("aZ09._-+=~:/[]@%\t\r\n \x00\x0b\u00e9\u0663\u017f\u212a"), max_size=12)
+
+
+@given(EDGES)
+def test_string_checks_agree_with_the_patterns_they_replaced(text: str) -> None:
+    """Each set or `str` check reads *text* exactly as the regex it replaced did."""
+    import re
+
+    from indexauth import _models, _urls
+
+    assert _urls._dropped(text) == re.sub(r"[\t\r\n]", "", text)
+    assert _urls._TOKEN_HEAD.issuperset(text) == bool(re.fullmatch(r"[A-Za-z0-9+=_~-]*", text))
+    name_ok = bool(text) and _models._NAME_CHARS.issuperset(text)
+    assert name_ok == bool(re.compile(r"^[A-Za-z0-9._-]+$").fullmatch(text))
+    assert ("\r" in text or "\n" in text) == bool(re.search(r"[\r\n]", text))
+    try:
+        index: indexauth.Index | None = indexauth.Index("https://h.example/simple/", name=text)
+    except indexauth.ConfigurationError:
+        index = None
+    assert (index is not None) == name_ok

@@ -14,7 +14,6 @@ from ._keyring import DEFAULT_TIMEOUT, keyring_source
 from ._models import Credentials, Index
 from ._resolver import Resolver
 from ._sources import EnvSource, IndexUrlSource, NetrcSource, Recorder, Source, Target
-from ._store import StoreSource
 
 __all__ = ["build_authenticator", "coerce_indexes"]
 
@@ -67,7 +66,7 @@ def build_authenticator(
     ]
     if store:
         # uv's store is read right after indexauth's own: one `store=` switch for both.
-        sources += [StoreSource(), Deferred("uv store", True, _uv_store)]
+        sources += [Deferred("indexauth store", True, _store), Deferred("uv store", True, _uv_store)]
     if netrc:
         sources.append(NetrcSource())
     keyring = keyring_source(keyring_provider, timeout=keyring_timeout)
@@ -80,7 +79,8 @@ class Deferred:
     """A source whose module is imported the first time it has work to do.
 
     A program that never configures a password command or credential helper,
-    or whose credentials an earlier source gives, never loads their code.
+    or whose credentials an earlier source gives, never loads their code (nor
+    the stores' code: reading and writing TOML, locks).
     *wanted* says, without importing anything, whether a target concerns the
     source at all; *make* builds the real source.
     """
@@ -129,6 +129,10 @@ def _program_source(kind: str, timeout: float, clock: Callable[[], float]) -> So
 
     make = functools.partial(_make, "_programs", "ProgramSource", kind, timeout=timeout, clock=clock)
     return Deferred(kind, False, make, wanted)
+
+
+def _store() -> Source:
+    return _make("_store", "StoreSource")
 
 
 def _uv_store() -> Source:

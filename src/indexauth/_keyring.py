@@ -12,7 +12,6 @@ import functools
 import importlib.util
 import json
 import os
-import shlex
 import shutil
 import sys
 import threading
@@ -439,6 +438,8 @@ def _wrapped_interpreter(body: str) -> str | None:
     line = body.partition("\n")[0].strip()
     if not line.startswith("'''exec'"):
         return None
+    import shlex  # noqa: PLC0415 - only when a pip wrapper script is read
+
     try:
         words = shlex.split(line)
     except ValueError:

@@ -3,8 +3,9 @@
 twine, uv (`--keyring-provider subprocess`, through the `keyring` command) and
 pip (`--keyring-provider import` or `subprocess`) ask keyring before or after a
 401. With `INDEXAUTH=1`, keyring's `keyring.backends` entry point
-(`_indexauth_startup:keyring_backends`) defines this backend; with the variable
-unset it defines nothing, so keyring sees exactly the backends it saw before.
+(`_indexauth_gate:keyring_backends`) defines this backend; with the variable
+unset or off it defines nothing and imports no more than that small gate module,
+so keyring sees exactly the backends it saw before.
 
 - It answers `get_credential` and `get_password` from indexauth's own chain:
   the index URL, the environment, indexauth's store, uv's store, netrc, and

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, get_args
 from urllib.parse import unquote
@@ -31,6 +30,7 @@ __all__ = [
     "IndexRef",
     "Policy",
     "ProgramRun",
+    "Record",
     "env_name",
     "format_rfc3339",
     "mark_from_file",
@@ -42,13 +42,52 @@ Policy = Literal["auto", "always", "never"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 AuthScheme = Literal["basic", "bearer"]
 AUTH_SCHEMES: tuple[str, ...] = get_args(AuthScheme)
-# An HTTP header name (RFC 9110 token) and a value with no line break or NUL.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_HEADER_VALUE_BAD = re.compile(r"[\r\n\x00]")
+# An HTTP header name (RFC 9110 token) and a value with no line break or NUL: only a
+# credential helper's headers are checked, so these are compiled when one answers.
+_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+_HEADER_VALUE_BAD = r"[\r\n\x00]"
 
-# uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs).
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-_LINE_BREAK = re.compile(r"[\r\n]")
+# uv's rule for index names (uv: crates/uv-distribution-types/src/index_name.rs): one or
+# more of these characters. A set, not a regex: compiling one costs more than the checks.
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class Record:
+    """A small immutable value whose fields are its `__slots__`, in its `__init__` order.
+
+    What `@dataclass(frozen=True)` gives (equality with its own class, a hash,
+    a repr, no assignment, pickling), for values made on a program's first
+    request: a dataclass generates its methods when its module is imported,
+    about 0.3 ms each, and loads `dataclasses`. Subclasses set their fields
+    with `object.__setattr__`; fields named in `_unshown` stay out of the repr.
+    """
+
+    __slots__: tuple[str, ...] = ()
+    _unshown: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = (f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n not in self._unshown)
+        return f"{type(self).__qualname__}({', '.join(shown)})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self._values())
 
 
 def env_name(name: str) -> str:
@@ -151,9 +190,9 @@ class Credentials:
         """
         pairs: list[tuple[str, str]] = []
         for name, value in headers.items():
-            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            if not isinstance(name, str) or not re.fullmatch(_HEADER_NAME, name):
                 raise ConfigurationError(f"{name!r} is not a valid HTTP header name")
-            if not isinstance(value, str) or _HEADER_VALUE_BAD.search(value):
+            if not isinstance(value, str) or re.search(_HEADER_VALUE_BAD, value):
                 raise ConfigurationError(
                     f"the value of header {name!r} is not a single line of text",
                     hint="a header value may not contain a line break (CR or LF) or NUL",
@@ -284,7 +323,7 @@ class Credentials:
 def _refuse_line_breaks(value: str, what: str) -> None:
     if not isinstance(value, str):
         raise ConfigurationError(f"a {what} must be a string, not {type(value).__name__}")
-    if _LINE_BREAK.search(value):
+    if "\r" in value or "\n" in value:
         raise ConfigurationError(
             f"a {what} contains a line break (CR or LF), which would split the HTTP header",
             hint=f"remove the line break from the stored {what}; a trailing newline often "
@@ -372,7 +411,7 @@ class Index:
                 f"invalid index URL: {exc}",
                 hint="give the index URL in full, for example https://pkgs.example.com/simple/",
             ) from None
-        if name is not None and (not isinstance(name, str) or not _NAME_RE.fullmatch(name)):
+        if name is not None and (not isinstance(name, str) or not name or not _NAME_CHARS.issuperset(name)):
             raise ConfigurationError(
                 f"invalid index name {name!r}: names may only contain ASCII letters, digits, "
                 "hyphens, underscores and periods",
@@ -605,6 +644,8 @@ def parse_argv(value: object, what: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
+        import shlex  # noqa: PLC0415 - only an index with a program given as one string needs it
+
         try:
             words = shlex.split(value)
         except ValueError as exc:

@@ -36,6 +36,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -272,6 +273,10 @@ def _logged_in(configured: tuple[Index, ...]) -> list[Index]:
     credentials as for any configured index, sent up front.
     """
     from . import _settings  # noqa: PLC0415
+
+    # No file, no login: what `Store().load()` would say, without loading the store's code.
+    if not os.path.exists(_settings.store_path()):
+        return []
     from ._store import Store, StoreError  # noqa: PLC0415
 
     try:

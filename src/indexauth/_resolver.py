@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -67,7 +67,7 @@ def renew_at(creds: Credentials) -> float | None:
 
 # The key of the hashes that identify refused credentials: per process, so a hash
 # means nothing outside it.
-_FINGERPRINT_KEY = secrets.token_bytes(32)
+_FINGERPRINT_KEY = os.urandom(32)  # what secrets.token_bytes(32) returns, without importing it
 
 
 def fingerprint(creds: Credentials) -> str:

@@ -37,23 +37,23 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _toml
 from ._exceptions import ConfigurationError
-from ._models import POLICIES, Index, env_name, mark_untrusted
+from ._models import POLICIES, Index, Record, env_name, mark_untrusted
 from ._urls import Realm, UrlError, realm_of, redact, split_url
 
 __all__ = [
     "TRUSTED_ONLY_KEYS",
     "Entry",
     "config_path",
+    "data_dir",
     "entries",
     "for_url",
     "load",
     "merge",
+    "store_path",
     "url_key",
 ]
 
@@ -85,12 +85,17 @@ TRUSTED_ONLY_KEYS: frozenset[str] = frozenset({"password-command", "credential-h
 Key = tuple[Realm, str]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
     """A configured index and where it was defined: a file's path or `environment VAR`."""
+
+    __slots__ = ("index", "origin")  # the fields, in `__init__` order
 
     index: Index
     origin: str
+
+    def __init__(self, index: Index, origin: str) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "origin", origin)
 
 
 def url_key(url: str) -> Key:
@@ -110,6 +115,30 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     else:
         base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "indexauth" / "config.toml"
+
+
+def data_dir() -> Path:
+    """Where indexauth keeps its data: `$INDEXAUTH_DATA_DIR`, else the platform's user data dir."""
+    override = os.environ.get("INDEXAUTH_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "indexauth"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "indexauth"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base_dir = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base_dir / "indexauth"
+
+
+def store_path() -> Path:
+    """The file `indexauth login` writes (`_store.Store`'s default; it need not exist).
+
+    Here, not in `_store`, so that global mode can see there is none without
+    loading the store's code.
+    """
+    return data_dir() / "credentials.toml"
 
 
 Warn = Callable[[str], None]
@@ -499,6 +528,8 @@ def _is_local(url: object) -> bool:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    from . import _toml  # noqa: PLC0415 - with the first file to read, not with the settings
+
     try:
         toml = _toml.reader()
     except _toml.NoTomlReader as exc:

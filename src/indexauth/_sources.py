@@ -9,18 +9,16 @@ here or in a module of their own, never into the flow or the drivers.
 from __future__ import annotations
 
 import logging
-import netrc
 import os
 import stat
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 from urllib.parse import quote
 
 from ._exceptions import Attempt, ConfigurationError, IndexAuthError, ProviderError
-from ._models import Credentials, Index, env_name
+from ._models import Credentials, Index, Record, env_name
 from ._urls import Realm, is_loopback, service_names
 
 __all__ = [
@@ -37,17 +35,23 @@ __all__ = [
 logger = logging.getLogger("indexauth")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     """What a lookup is for: a configured index, or just a realm for an unconfigured URL.
 
     *url* is the request URL that asked for the lookup (a credential helper is
     told it); matching leaves it empty, and the cache key never includes it.
     """
 
+    __slots__ = ("index", "realm", "url")  # the fields, in `__init__` order
+
     index: Index | None
     realm: Realm
-    url: str = ""
+    url: str
+
+    def __init__(self, index: Index | None, realm: Realm, url: str = "") -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "realm", realm)
+        object.__setattr__(self, "url", url)
 
     def asked_by(self, url: str) -> Target:
         """This target, for a lookup that *url* asked for."""
@@ -85,7 +89,6 @@ class SourceFailure(Exception):  # noqa: N818 - a signal between sources and the
         self.error_class = error_class
 
 
-@dataclass
 class Recorder:
     """Collects the attempts of one lookup and writes one debug line for each.
 
@@ -93,8 +96,9 @@ class Recorder:
     step shows it as `****`, whichever source mentions it.
     """
 
-    attempts: list[Attempt] = field(default_factory=list)
-    hidden: str | None = None
+    def __init__(self, attempts: list[Attempt] | None = None, hidden: str | None = None) -> None:
+        self.attempts: list[Attempt] = [] if attempts is None else attempts
+        self.hidden = hidden
 
     def __call__(self, source: str, where: str, username: str | None, outcome: str) -> None:
         if self.hidden is not None and username == self.hidden:
@@ -218,10 +222,7 @@ class EnvSource:
         return None
 
 
-@dataclass
-class _ParsedNetrc:
-    stamp: tuple[int, int]
-    hosts: dict[str, tuple[str, str | None, str | None]]
+_Hosts = dict[str, tuple[str, str | None, str | None]]
 
 
 class NetrcSource:
@@ -234,7 +235,8 @@ class NetrcSource:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path
         self._lock = threading.Lock()
-        self._parsed: dict[str, _ParsedNetrc] = {}
+        # path -> (mtime and size, the hosts read then)
+        self._parsed: dict[str, tuple[tuple[int, int], _Hosts]] = {}
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self._path,))
@@ -287,7 +289,7 @@ class NetrcSource:
         record(self.name, str(path), creds.username or None, _found(creds))
         return creds
 
-    def _load(self, path: Path) -> dict[str, tuple[str, str | None, str | None]] | None:
+    def _load(self, path: Path) -> _Hosts | None:
         try:
             st = path.stat()
         except OSError:
@@ -295,13 +297,15 @@ class NetrcSource:
         stamp = (st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._parsed.get(str(path))
-            if cached is not None and cached.stamp == stamp:
-                return cached.hosts
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
         if os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
             raise SourceFailure(
                 f"{path} can be read by other users (mode {stat.S_IMODE(st.st_mode):o}); skipped",
                 hint=f"run `chmod 600 {path}`",
             )
+        import netrc  # noqa: PLC0415 - loaded when there is a file to read, not with the source
+
         try:
             parsed = netrc.netrc(str(path))
         except netrc.NetrcParseError as exc:
@@ -317,7 +321,7 @@ class NetrcSource:
             ) from None
         hosts = {host.lower(): entry for host, entry in parsed.hosts.items()}
         with self._lock:
-            self._parsed[str(path)] = _ParsedNetrc(stamp, hosts)
+            self._parsed[str(path)] = (stamp, hosts)
         return hosts
 
 

@@ -22,18 +22,17 @@ import contextlib
 import logging
 import os
 import stat
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from . import _toml
 from ._exceptions import ConfigurationError
-from ._models import Credentials
+from ._models import Credentials, Record
+from ._settings import data_dir, store_path
 from ._sources import Recorder, SourceFailure, Target
 from ._urls import UrlError, realm_of, split_url, strip_userinfo
 
@@ -50,26 +49,10 @@ __all__ = [
 
 logger = logging.getLogger("indexauth")
 
-FILE_NAME = "credentials.toml"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another login holding the lock
 _HEADER = (
     "# indexauth credentials, written by `indexauth login`. Keep this file private (mode 0600).\n"
 )
-
-
-def data_dir() -> Path:
-    """Where indexauth keeps its data: `$INDEXAUTH_DATA_DIR`, else the platform's user data dir."""
-    override = os.environ.get("INDEXAUTH_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "indexauth"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "indexauth"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base_dir = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base_dir / "indexauth"
 
 
 def service_key(url: str) -> str:
@@ -101,13 +84,20 @@ class StoreError(Exception):
         self.hint = hint
 
 
-@dataclass(frozen=True)
-class StoredCredential:
+class StoredCredential(Record):
     """One `[[credential]]` table; its repr never shows the password."""
+
+    __slots__ = ("service", "username", "password")  # noqa: RUF023 - the fields, in `__init__` order
+    _unshown = ("password",)
 
     service: str
     username: str
-    password: str = field(repr=False)
+    password: str
+
+    def __init__(self, service: str, username: str, password: str) -> None:
+        object.__setattr__(self, "service", service)
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "password", password)
 
 
 # --- TOML ------------------------------------------------------------------
@@ -191,7 +181,8 @@ def parse_toml(text: str, path: Path) -> list[StoredCredential]:
 
 
 class Store:
-    """The store file at *path* (default: `credentials.toml` in `data_dir()`, read each time)."""
+    """The store file at *path* (default: `store_path()`, `credentials.toml` in `data_dir()`,
+    read each time)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = Path(path) if path is not None else None
@@ -199,7 +190,7 @@ class Store:
     @property
     def path(self) -> Path:
         """The store file."""
-        return self._path if self._path is not None else data_dir() / FILE_NAME
+        return self._path if self._path is not None else store_path()
 
     def loose_permissions(self) -> str | None:
         """A warning when other users may read the file (POSIX), else `None`."""

@@ -17,6 +17,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import NamedTuple
@@ -63,13 +64,25 @@ CONVENTIONAL_USERNAMES = frozenset(
 )
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
 _LEADING = "".join(map(chr, range(33)))  # what urllib.parse strips before a URL
-_DROPPED = re.compile(r"[\t\r\n]")  # what urllib.parse removes anywhere in a URL
 # An authority with no colon, or a colon followed by digits only (a port).
-_PORT_RE = re.compile(r"^(\[[^\]]*\]|[^:]*)(:\d*)?$")
+_PORT_RE = r"^(\[[^\]]*\]|[^:]*)(:\d*)?$"
 # What the parser takes for a host when a raw "/" in a lone token cut it short
 # (`https://ab/cd@host/`): token characters only, with no dot, colon or bracket, so
 # never a domain name, an IP address or a port.
-_TOKEN_HEAD = re.compile(r"[A-Za-z0-9+=_~-]*")
+_TOKEN_HEAD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=_~-")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """*pattern* compiled on first use: the patterns of rare paths are kept as strings, since
+    compiling one costs about as much as importing a small module and most programs never
+    need them (issue 15, first use)."""
+    return re.compile(pattern)
+
+
+def _dropped(url: str) -> str:
+    """*url* without tabs and line breaks, which urllib.parse removes anywhere in a URL."""
+    return url.replace("\t", "").replace("\r", "").replace("\n", "")
 
 
 class UrlError(ValueError):
@@ -191,9 +204,9 @@ def is_path_prefix(root: str, path: str) -> bool:
     return not root or path == root or path.startswith(root + "/")
 
 
-_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+_ENCODED_DOT = r"(?i)%2e"
 # A dot, separator or `;` encoded twice: a proxy that decodes once hands its backend `%2e`.
-_ENCODED_TWICE = re.compile(r"%25(?:2e|2f|5c|3b)", re.IGNORECASE)
+_ENCODED_TWICE = r"(?i)%25(?:2e|2f|5c|3b)"
 
 
 def effective_path(path: str) -> str | None:
@@ -224,15 +237,16 @@ def effective_path(path: str) -> str | None:
     """
     if "/." not in path and "%" not in path and "\\" not in path and path.isascii():
         return path  # no dot segment can hide here: the common case costs four scans
-    if _ENCODED_TWICE.search(path):
+    if _compiled(_ENCODED_TWICE).search(path):
         return None
+    encoded_dot, may_hide = _compiled(_ENCODED_DOT), _compiled(_MAY_HIDE)
     dots = False  # a plain dot segment (`.`, `..`, `%2e`), which RFC 3986 removal handles
     reshaped = False  # a segment that some server splits in two, or reads as empty
     for raw in path.split("/"):
-        if _ENCODED_DOT.sub(".", raw) in (".", ".."):
+        if encoded_dot.sub(".", raw) in (".", ".."):
             dots = True
             continue
-        if not raw or (raw.isascii() and not _MAY_HIDE.search(raw)):
+        if not raw or (raw.isascii() and not may_hide.search(raw)):
             continue  # nothing in it decodes, and it holds no dot: an ordinary name
         pieces = _readings(raw)
         if pieces is None or any(_is_dot_like(piece) for piece in pieces):
@@ -242,13 +256,13 @@ def effective_path(path: str) -> str | None:
         return path  # nothing can climb out of the root
     if reshaped or "//" in path:
         return None  # `a//..` is `a/` to RFC 3986, `/` to a server that merges slashes
-    return _remove_dot_segments(_ENCODED_DOT.sub(".", path))
+    return _remove_dot_segments(encoded_dot.sub(".", path))
 
 
 # A segment holding none of these reads the same to every server, and has no dot.
-_MAY_HIDE = re.compile(r"[%.\\;]")
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_PERCENT_U = re.compile(r"%[uU]([0-9A-Fa-f]{4})")
+_MAY_HIDE = r"[%.\\;]"
+_PERCENT_RUN = r"(?:%[0-9A-Fa-f]{2})+"
+_PERCENT_U = r"%[uU]([0-9A-Fa-f]{4})"
 _DECODING_ROUNDS = 6  # `%25` nested deeper than this is refused, not read
 # Characters servers and file systems drop from a name: controls, format characters
 # (zero-width, BOM, soft hyphen) and spaces (Windows trims trailing ones).
@@ -262,9 +276,9 @@ def _readings(segment: str) -> list[str] | None:
     """
     import unicodedata  # noqa: PLC0415 - only for the rare path with escapes in it
 
-    text = segment
+    text, percent_u = segment, _compiled(_PERCENT_U)
     for _ in range(_DECODING_ROUNDS):
-        decoded = _PERCENT_U.sub(lambda m: chr(int(m.group(1), 16)), text)
+        decoded = percent_u.sub(lambda m: chr(int(m.group(1), 16)), text)
         decoded = _percent_decoded(decoded)
         decoded = unicodedata.normalize("NFKC", decoded)
         if decoded == text:
@@ -281,7 +295,7 @@ def _percent_decoded(text: str) -> str:
     if "%" not in text:
         return text
     data, start = bytearray(), 0
-    for match in _PERCENT_RUN.finditer(text):
+    for match in _compiled(_PERCENT_RUN).finditer(text):
         data += text[start : match.start()].encode("utf-8", "surrogatepass")
         data += bytes.fromhex(match[0].replace("%", ""))
         start = match.end()
@@ -441,7 +455,7 @@ def token_cut_by_slash(url: str) -> bool:
     """
     if not isinstance(url, str):
         return False
-    url = _DROPPED.sub("", url.lstrip(_LEADING))
+    url = _dropped(url.lstrip(_LEADING))
     match = _SCHEME_RE.match(url)
     if not match or not match.group(2):
         return False
@@ -453,7 +467,7 @@ def token_cut_by_slash(url: str) -> bool:
 def _slash_cut_at(url: str, start: int, end: int) -> int:
     """The `@` ending a lone user part that a raw `/` at *end* cut short, or -1."""
     authority = url[start:end]
-    if not _TOKEN_HEAD.fullmatch(authority) or authority.lower() == "localhost":
+    if not _TOKEN_HEAD.issuperset(authority) or authority.lower() == "localhost":
         return -1
     stops = [i for i in (url.find("?", end), url.find("#", end)) if i >= 0]
     return url.find("@", end, min(stops, default=len(url)))
@@ -476,7 +490,7 @@ def redact(url: str) -> str:
         return "<not a URL>"
     # Read the URL as Python's parser does (leading spaces and C0 characters stripped,
     # tabs and newlines dropped), or ` https://u:pw@h/` would show its password.
-    url = _DROPPED.sub("", url.lstrip(_LEADING))
+    url = _dropped(url.lstrip(_LEADING))
     match = _SCHEME_RE.match(url)
     if match and match.group(2):
         start = match.end()
@@ -490,7 +504,7 @@ def redact(url: str) -> str:
     end = slash if slash >= 0 else len(url)
     at = url.rfind("@", start, end)
     authority = url[start:end]
-    if at < 0 and "@" in url[end:] and (not _PORT_RE.search(authority) or authority.endswith(":")):
+    if at < 0 and "@" in url[end:] and (not _compiled(_PORT_RE).search(authority) or authority.endswith(":")):
         # "https://u:pa/ss@host/": a raw "/" cut the authority short, and what
         # follows its ":" is no port, so it is a password; "https://u:/pass@host/"
         # too (an empty port), which base64 secrets beginning with "/" produce.
