@@ -271,16 +271,53 @@ def test_pth_route_for_isolated_installers(
     tmp_path_factory: pytest.TempPathFactory, parent_path: list[str], on: bool
 ) -> None:
     """tox's `python -I -m pip`: the carrier's `.pth` line runs it; INDEXAUTH off, it runs nothing."""
-    from indexauth._children import PTH_NAME, pth_line
-
-    venv = tmp_path_factory.mktemp("pthroute") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    site = Path(run(python, dict(os.environ), "-c", "import site; print(site.getsitepackages()[0])").stdout.strip())
-    (site / PTH_NAME).write_text(pth_line(str(CARRIER)), "utf-8")
+    python, _ = _tox_like_venv(tmp_path_factory)
     seen = probe(python, carried_env(parent_path, INDEXAUTH="1" if on else "0"), "-I")
     assert seen["watching"] is (True if on else None)
     assert seen["modules"] == (["_indexauth_startup"] if on else [])
+    assert seen["parentonly"] is False
+
+
+def _tox_like_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A venv holding what indexauth's tox plugin writes into a tox environment; python, site."""
+    from indexauth._children import carrier_files
+
+    venv = tmp_path_factory.mktemp("toxlike") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(run(python, dict(os.environ), "-c", "import site; print(site.getsitepackages()[0])").stdout.strip())
+    for name, text in carrier_files(str(CARRIER)).items():
+        (site / name).write_text(text, "utf-8")
+    return python, site
+
+
+# What Python 3.15's site does with a `.start` file (PEP 829), then PROBE: the site directory
+# on sys.path, each `module:callable` entry resolved with pkgutil.resolve_name and called.
+START_ROUTE = """
+import pkgutil, sys
+site = sys.argv.pop()
+sys.path.append(site)
+for line in open(site + '/indexauth_carrier.start', encoding='utf-8'):
+    line = line.strip()
+    if line and not line.startswith('#'):
+        pkgutil.resolve_name(line)()
+"""
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), (" On ", True), ("0", False), ("off", False), (None, False)])
+def test_start_route_for_isolated_installers(
+    tmp_path_factory: pytest.TempPathFactory, parent_path: list[str], value: str | None, on: bool
+) -> None:
+    """Python 3.15+ skips the carrier's `.pth` line for its `.start` twin: on, that runs the
+    carrier as the line does; off, it imports one tiny module and nothing else."""
+    python, site = _tox_like_venv(tmp_path_factory)
+    # -S: the interpreter starts as 3.15's would before its .start entries, without the .pth line.
+    done = run(python, carried_env(parent_path, INDEXAUTH=value), "-S", "-I", "-c", START_ROUTE + PROBE, str(site))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    seen = json.loads(done.stdout)
+    assert seen["watching"] is (True if on else None)
+    assert seen["modules"] == (["_indexauth_carrier_start", "_indexauth_startup"] if on else ["_indexauth_carrier_start"])
     assert seen["parentonly"] is False
 
 

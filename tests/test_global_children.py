@@ -267,6 +267,11 @@ def test_tox_environment(
     assert done.returncode == 0, output(done)
     assert f"demo from {project / '.tox' / 'py'}" in done.stdout
     assert_one_challenge_per_process(front, kr, 1, policy)
+    # The carrier's `.pth` line, and for Python 3.15+ its `.start` twin and the module it names.
+    [site] = (project / ".tox" / "py").glob("lib/python3.*/site-packages")
+    assert (site / "indexauth_carrier.start").read_text("utf-8") == "_indexauth_carrier_start:start\n"
+    assert "_indexauth_carrier/sitecustomize.py" in (site / "_indexauth_carrier_start.py").read_text("utf-8")
+    assert "_indexauth_carrier/sitecustomize.py" in (site / "indexauth_carrier.pth").read_text("utf-8")
 
 
 NOXFILE = """\

@@ -6,7 +6,8 @@ installs with `python -I -m pip`, which ignores `PYTHONPATH`. So, while
 
 - indexauth's variables (`PASS_ENV`) join every environment's `pass_env`;
 - before each install, `indexauth_carrier.pth` in the environment's
-  site-packages runs the carrier (gated on `INDEXAUTH`, as indexauth.pth is).
+  site-packages runs the carrier (gated on `INDEXAUTH`, as indexauth.pth is);
+  on Python 3.15+, its `.start` twin does (`_children.carrier_files`).
 
 With `INDEXAUTH` off in the tox process, the plugin does nothing at all.
 """
@@ -23,7 +24,7 @@ from tox.tox_env.api import ToxEnv
 
 import _indexauth_startup
 
-from ._children import PTH_NAME, carrier_directory, pth_line
+from ._children import carrier_directory, carrier_files
 
 __all__ = ["PASS_ENV", "tox_add_env_config", "tox_on_install"]
 
@@ -56,13 +57,13 @@ def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
 
 @impl
 def tox_on_install(tox_env: ToxEnv, arguments: Any, section: str, of_type: str) -> None:
-    """Write the carrier's `.pth` into the environment before tox installs into it."""
+    """Write the carrier's `.pth` (and `.start` twin) into the environment before tox installs into it."""
     directory = carrier_directory()
     site = getattr(tox_env, "env_site_package_dir", None)
     if not _indexauth_startup.enabled() or directory is None or site is None:
         return
-    path = Path(site()) / PTH_NAME
-    line = pth_line(directory)
-    if not path.is_file() or path.read_text("utf-8") != line:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(line, "utf-8")
+    for name, text in carrier_files(directory).items():
+        path = Path(site()) / name
+        if not path.is_file() or path.read_text("utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
