@@ -1114,6 +1114,19 @@ class TestConsoleScript:
         assert len([line for line in shown.splitlines() if "indexauth:" in line]) == 1, shown
         assert not (data / "credentials.toml").exists()
 
+    @pytest.mark.parametrize(
+        ("user", "prompt"),
+        [("glpat-Zx81Secret", b"Password for ****: "), ("__token__", b"Password for __token__: ")],
+    )
+    def test_prompt_for_a_url_user_part(self, data: Path, user: str, prompt: bytes) -> None:
+        """`login https://NAME@host/` takes NAME as the user name, as uv does, and its password
+        prompt on the terminal hides NAME (it may be a pasted token), unless it is conventional."""
+        code, shown = on_a_terminal(["login", f"https://{user}@h.example/simple/"], b"\x04", prompt)
+        assert code == 2, shown
+        assert prompt.decode() in shown
+        assert ("glpat" in shown) is False
+        assert not (data / "credentials.toml").exists()
+
     def test_undecodable_stdin_is_a_usage_error(self, data: Path) -> None:
         """Bytes that are not UTF-8 on stdin: exit 2, no traceback, nothing stored."""
         done = subprocess.run(

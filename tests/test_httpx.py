@@ -33,7 +33,7 @@ import indexauth
 from conftest import KeyringStore
 from index_server import IndexServer
 from indexauth._flow import Authenticator, Send
-from indexauth._httpx_send import _prepared, _split_authorization
+from indexauth._httpx_send import _prepared, _split_authorization, url_of
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
@@ -189,6 +189,63 @@ def test_prepared_headers_as_httpx_would_edit_them(
 
     assert outcome(others) == outcome(None)  # None: httpx's public copy, pop and setitem
     assert list(request.headers.raw) == before
+
+
+_SEGMENTS = st.sampled_from(
+    ["simple", "pkg", "", ".", "..", "%2e", "%2E%2e", "..%2f..", "%2F", "%252e", "a..b", "~u", "%7Eu",
+     "b\u00fccher", "x y", "a;b", "%00", "pkg-1.0.tar.gz", ":", "@", "a%40b"]
+)
+_HOSTS = st.sampled_from(
+    ["pkgs.example", "PKGS.Example", "b\u00fccher.example", "xn--bcher-kva.example", "\u30c9\u30e1\u30a4\u30f3.jp",
+     "127.0.0.1", "[::1]", "[2001:db8::1]", "h", "a-b.example.", "localhost"]
+)
+
+
+@st.composite
+def _url_texts(draw: st.DrawFn) -> str:
+    def some(*choices: str) -> str:  # each part is left out half the time: the usual URL has none
+        return draw(st.sampled_from(choices)) if draw(st.booleans()) else ""
+
+    scheme = draw(st.sampled_from(["http", "https", "HTTP", "ftp", "git+https"]))
+    user = some("alice@", "alice:pw@", "__token__:%2Fx@", "a%40b:@", ":@", "@")
+    port = some(":80", ":443", ":8443", ":0", ":65535", ":")
+    path = "/".join(draw(st.lists(_SEGMENTS, max_size=5)))
+    path = draw(st.sampled_from(["/", "", "//"])) + path + draw(st.sampled_from(["", "/"]))
+    query = some("?", "?a=1", "?a=/b/../c", "?%2e%2e")
+    fragment = some("#", "#top", "#/../x")
+    return f"{scheme}://{user}{draw(_HOSTS)}{port}{path}{query}{fragment}"
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@settings(max_examples=500, deadline=None)
+@given(text=_url_texts(), path=st.one_of(st.none(), st.lists(_SEGMENTS, max_size=4).map("/".join)))
+def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str | None) -> None:
+    """The URL string the flow matches is exactly `str(request.url)`, over user parts, IDNA and
+    IPv6 hosts, ports, %-escapes, dot segments, queries and fragments (the fast way is taken
+    only where it writes the same string; everything else is `str()` itself)."""
+    module = lib(library)
+    try:
+        url = module.URL(text)
+        if path is not None:
+            url = url.copy_with(path="/" + path)
+        request = module.Request("GET", url)
+    except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
+        return
+    assert url_of(url) == str(url)
+    assert url_of(request.url) == str(request.url)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_url_of_leaves_a_url_subclass_to_its_own_str(library: str) -> None:
+    """A `URL` subclass may write itself differently: its own `__str__` answers."""
+    module = lib(library)
+
+    class Shown(module.URL):  # type: ignore[name-defined,misc]
+        def __str__(self) -> str:
+            return "https://other.example/simple/"
+
+    assert url_of(module.URL("https://pkgs.example/simple/")) == "https://pkgs.example/simple/"
+    assert url_of(Shown("https://pkgs.example/simple/")) == "https://other.example/simple/"
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

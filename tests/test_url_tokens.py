@@ -15,8 +15,10 @@ import contextlib
 import io
 import json
 import logging
+import os
 import pickle
 import string
+import tempfile
 import warnings
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -197,6 +199,51 @@ def test_property_cli_never_prints_token(shared_server: IndexServer, token: str)
                 report = json.loads(stdout.getvalue())
                 assert report["outcome"] == "incomplete", report
                 assert code != 0
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=tokens)
+def test_property_login_logout_token_never_print_the_user_part(shared_server: IndexServer, token: str) -> None:
+    """`login URL` with a lone user part takes it as the user name (uv's reading) and never
+    shows it, nor do `logout URL`, `token URL` and `check URL` around it; what login stored is
+    what the URL's lookup then finds."""
+    private = shared_server.url("/private/simple/")
+    url = private.replace("http://", f"http://{token}@")
+    data = tempfile.mkdtemp(dir=os.environ["HOME"])  # a store of its own for each example
+    steps: list[tuple[list[str], str, int]] = [
+        # `TOKEN:@` has a password part, however empty: refused before it reaches a shell history.
+        (["login", private.replace("http://", f"http://{token}:@"), "--password-stdin"], "pw\n", 2),
+        (["logout", url], "", 3),  # nothing stored yet: says so, without the name
+        (["token", url], "", 0),  # nothing found: the user part itself is the token
+        (["login", url, "--password-stdin", "--store", "file"], "pw-of-the-user\n", 0),
+        (["login", url, "--password-stdin", "--store", "file"], "pw-of-the-user\n", 0),  # replaced
+        (["token", url], "", 0),  # now the stored password
+        (["check", url, "--json"], "", 5),  # the server wants alice: refused, not shown
+        (["logout", url], "", 0),
+        (["logout", private, "--username", "someone"], "", 3),
+    ]
+    printed = []
+    for argv, stdin, code in steps:
+        stdout = io.StringIO()
+        with (
+            _captured() as out,
+            contextlib.redirect_stdout(stdout),
+            pytest.MonkeyPatch.context() as mp,
+        ):
+            mp.setenv("INDEXAUTH_DATA_DIR", data)
+            mp.setattr("sys.stdin", io.StringIO(stdin))
+            got = main([*argv, "--keyring-provider", "disabled"] if argv[0] in ("token", "check")
+                       else argv)
+        printed.append(stdout.getvalue())
+        if argv[0] != "token":
+            _assert_hidden(token, out.getvalue(), stdout.getvalue())
+        else:
+            _assert_hidden(token, out.getvalue())
+        assert got == code, (argv, out.getvalue(), stdout.getvalue())
+    assert printed[2].strip() == token  # `token` prints the secret: here the URL's token
+    assert printed[5].strip() == "pw-of-the-user"
+    assert "Stored credentials for ****@" in printed[3] and "Replaced credentials for ****@" in printed[4]
+    assert "Removed ****@" in printed[7]
 
 
 class TestLoneUserMeansWhatItMeansToPip:

@@ -6,7 +6,7 @@ import string
 from urllib.parse import quote
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import indexauth
@@ -123,6 +123,44 @@ class TestMatching:
         url = f"{scheme}://{authority}{sep}{rest}"
         first, second = auth.match(url), auth.match(url)  # the second one hits the cache
         assert first == second == auth._match_slowly(url)
+
+    @given(
+        st.sampled_from(["", " ", "\t", "\x0b"]),
+        st.sampled_from(["http", "https", "HTTPS", "ftp", ""]),
+        st.sampled_from(["://", ":/", ""]),
+        st.sampled_from(["h.example", "H.Example:443", "h.example:8443", "[::1]:80", "u:p@h.example", "h.example?",
+                         "h.example#", "b\u00fccher.example", "h.example\r", "h\x00.example", ""]),
+        st.lists(
+            st.sampled_from(["a", "simple", "..", ".", "%2e", "%2E%2e", "%252e", "..%2f..", "%00", "\\", "", "x y",
+                             "\u00fc", "?q=/../", "#f/..", "@", "\n", "\t", "..;", "a.b"]),
+            max_size=6,
+        ).map("/".join),
+        st.sampled_from(["", "/", " ", "\t", "\u3000"]),
+    )
+    @example("", "https", "://", "h.example", "a/simple/x", "")
+    @example("", "https", "://", "h.example?", "a/simple/x", "")  # a query right after the host
+    @example("", "https", "://", "h.example#", "a/simple/x", "")
+    @example("", "https", "://", "h.example", "a/\tsimple/x", "")  # characters URL parsers drop
+    @example("", "https", "://", "h.example", "a/\nsimple/x", "")
+    @example("", "https", "://", "h.example", "a/\rsimple/x", "")
+    @example("", "https", "://", "h.example", "a/simple\x00/x", "")
+    @example(" ", "https", "://", "h.example", "a/simple/x", "")  # white space either side
+    @example("", "https", "://", "h.example", "a/simple", "\u3000")
+    @example("", "https", "://", "h.example", "x#/../a/simple/y", "?q")  # a fragment, then a query
+    @settings(max_examples=300)
+    def test_usual_url_shortcut_agrees_with_the_whole_match(
+        self, lead: str, scheme: str, sep: str, authority: str, rest: str, tail: str
+    ) -> None:
+        """`match` takes a shorter way for the usual URL: every string gives exactly what
+        `_match` gives, with control characters, white space at either end, a user part, a
+        query or fragment right after the host, dot segments in disguise and non-ASCII."""
+        auth = _auth(
+            indexauth.Index("https://h.example/a/simple/", name="a"),
+            indexauth.Index("https://h.example:8443/", name="b"),
+            indexauth.Index("http://h.example/", name="c"),
+        )
+        url = f"{lead}{scheme}{sep}{authority}/{rest}{tail}"
+        assert auth.match(url) == auth._match(url)
 
     @given(
         st.lists(

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import build_authenticator
-from ._driver import DRAIN_LIMIT, active, drive, reply, running, shallow_copy, short_body
+from ._driver import DRAIN_LIMIT, active, begin, drive, end, replaced, reply, short_body
 from ._exceptions import IndexAuthError, for_driver
 from ._flow import Authenticator, Reply, Send
 from ._keyring import DEFAULT_TIMEOUT
@@ -151,12 +151,12 @@ def send_authenticated(
         if effect.action != "keep":
             # A shallow copy with its own headers: the caller's request is never
             # changed, and its cookie jar is not copied on every request.
-            prepared = shallow_copy(request)
-            prepared.headers = _copy_headers(request.headers)
+            headers = _copy_headers(request.headers)
             if effect.action == "strip":
-                prepared.headers.pop("Authorization", None)
+                headers.pop("Authorization", None)
             for name, value in effect.headers:
-                prepared.headers[name] = value
+                headers[name] = value
+            prepared = replaced(request, "headers", headers)
         response = send_one(prepared)
         # Redirects and user code see the request as the caller built it,
         # so a header we added never rides along to another URL.
@@ -164,22 +164,24 @@ def send_authenticated(
         responses.append(response)
         return reply(response.status_code, response.headers)
 
-    with running(request):
-        try:
-            outcome = drive(
-                authenticator.flow(
-                    request.url or "",
-                    has_authorization="Authorization" in request.headers,
-                    replayable=rewind is not None,
-                ),
-                send,
-                authenticator.resolver.lookup,
-            )
-        except BaseException:
-            # Whatever went wrong, a challenged response must not pin a pooled connection.
-            for challenged in responses:
-                challenged.close()
-            raise
+    token = begin(request)
+    try:
+        outcome = drive(
+            authenticator.flow(
+                request.url or "",
+                has_authorization="Authorization" in request.headers,
+                replayable=rewind is not None,
+            ),
+            send,
+            authenticator.resolver.lookup,
+        )
+    except BaseException:
+        # Whatever went wrong, a challenged response must not pin a pooled connection.
+        for challenged in responses:
+            challenged.close()
+        raise
+    finally:
+        end(token)
     response = responses[-1] if responses else None
     if response is not None and len(responses) > 1:
         response.history = [*response.history, *responses[:-1]]

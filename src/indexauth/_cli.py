@@ -195,17 +195,27 @@ def _url_arg(text: str) -> str:
 
 
 def _url_username(text: str) -> str | None:
+    """The user part of *text*, decoded as pip decodes it, or `None`."""
     try:
         user = split_url(text).username
     except UrlError:
         return None
-    return user or None
+    return unquote(user) if user else None
 
 
 def _url_token(text: str) -> bool:
     """Whether the user part of *text* may be a token (pip's `https://TOKEN@host/`)."""
     user = _url_username(text)
-    return user is not None and username_may_be_token(unquote(user), None)
+    return user is not None and username_may_be_token(user, None)
+
+
+def _who(username: str, text: str) -> str:
+    """*username* as output may show it: `****` if it is *text*'s user part and may be a token.
+
+    A lone user part is shown nowhere, since indexauth cannot tell a user name
+    from a pasted token; the conventional names (`__token__`, ...) stay visible.
+    """
+    return "****" if username == _url_username(text) and _url_token(text) else username
 
 
 def _shown_url_username(text: str) -> str | None:
@@ -490,7 +500,8 @@ def cmd_login(args: argparse.Namespace) -> int:
             code="usage",
         )
     username = _read_username(args, _url_username(args.url))
-    secret = _read_secret(args, username)
+    shown = _who(username, args.url)
+    secret = _read_secret(args, shown)
     try:
         creds = Credentials(username, secret)
     except ConfigurationError as exc:
@@ -512,8 +523,16 @@ def cmd_login(args: argparse.Namespace) -> int:
             raise
         except Exception as exc:  # noqa: BLE001 - a backend may raise anything
             raise _keyring_error(exc, "storing the password; nothing was stored") from None
-        _out(f"Stored credentials for {username}@{url} in the keyring ({backend})")
-        if blind:
+        _out(f"Stored credentials for {shown}@{url} in the keyring ({backend})")
+        if blind and shown != username:
+            _warn(
+                f"{backend} cannot look up without a username, so this entry is found only "
+                "when the index has that username: give the index URL with the same user part, "
+                "as here, or configure the username for it (Index(username=...) in code, "
+                "INDEXAUTH_INDEX_<NAME>_USERNAME in the environment, or username in its "
+                f"[[index]] table in {_settings.config_path()})"
+            )
+        elif blind:
             _warn(
                 f"{backend} cannot look up without a username, so this entry is found only "
                 f"when the index has username {username!r} configured: "
@@ -526,7 +545,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         try:
             if store.path.exists():
                 if store.remove(url, username):
-                    _out(f"Removed the older entry for {username}@{url} from {store.path}")
+                    _out(f"Removed the older entry for {shown}@{url} from {store.path}")
                 _warn_shadowing(store, url)
         except StoreError as exc:
             _warn(f"{exc.message}; an entry there may still shadow the keyring ({exc.hint})")
@@ -536,7 +555,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(f"{exc.message}; nothing was stored", hint=exc.hint) from None
     verb = "Replaced" if replaced else "Stored"
-    _out(f"{verb} credentials for {username}@{url} in {store.path}")
+    _out(f"{verb} credentials for {shown}@{url} in {store.path}")
     if args.store == "auto":
         _out(f"(the keyring was not used: {backend})")
     return 0
@@ -577,7 +596,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
                     args.timeout,
                     "removing the password",
                 )
-                removed.append(f"{cred.username}@{url} from the keyring ({backend})")
+                removed.append(f"{_who(cred.username, args.url)}@{url} from the keyring ({backend})")
         except CliError:
             raise
         except Exception as exc:  # noqa: BLE001 - a backend may raise anything
@@ -591,9 +610,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
             for line in removed:  # the keyring part is done: say so before the error
                 _out(f"Removed {line}")
             raise CliError(f"{exc.message}; nothing was removed from it", hint=exc.hint) from None
-        removed += [f"{cred.username}@{url} from {store.path}" for cred in gone]
+        removed += [f"{_who(cred.username, args.url)}@{url} from {store.path}" for cred in gone]
     if not removed:
-        who = f" for username {username!r}" if username else ""
+        who = f" for username {_who(username, args.url)!r}" if username else ""
         raise CliError(
             f"no stored credentials for {url}{who}",
             tried=tried,
@@ -795,7 +814,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         "attempts": [_attempt_json(a) for a in result.attempts],
         "found": {
             "source": result.source,
-            "username": shown_username(result.username, result.credentials.password),
+            # A password stored for the URL's lone user part: that part is still not shown.
+            "username": _who(shown_username(result.username, result.credentials.password) or "", args.url)
+            or None,
         }
         if result.complete and result.credentials is not None
         else None,

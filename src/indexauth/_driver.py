@@ -1,6 +1,7 @@
 """The loop every driver runs around the flow: `drive` for sync, `adrive` for async.
 
-`running()` marks the flow as running in this context, and `active()` asks:
+`begin(request)` marks the flow as running in this context until `end(token)`,
+and `active()` asks:
 one driver around another (an `IndexAuthAdapter` around an instrumented
 `HTTPAdapter`, a subclass whose `send` calls `super().send`) then runs the
 flow once, in the outermost one.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import copy
-import functools
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,11 +25,12 @@ __all__ = [
     "ThreadedLookup",
     "active",
     "adrive",
+    "begin",
     "carried",
     "drive",
+    "end",
+    "replaced",
     "reply",
-    "running",
-    "shallow_copy",
     "short_body",
 ]
 
@@ -45,9 +46,9 @@ DRAIN_LIMIT = 64 * 1024
 _running: contextvars.ContextVar[bool] = contextvars.ContextVar("indexauth_flow", default=False)
 
 
-def active() -> bool:
-    """Whether a flow is already running for the request being sent in this context."""
-    return _running.get()
+# Whether a flow is already running for the request being sent in this context.
+# The variable's own method, not a function around it: every request asks.
+active: Callable[[], bool] = _running.get
 
 
 # Set by global mode's observer around `Session.send` / httpx's `Client.send`
@@ -66,42 +67,54 @@ carried: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
 in_flight: dict[int, list[bool]] = {}
 
 
-class running:  # noqa: N801 - used as `with running(request):`, like a function
-    """Mark the flow for *request* as running in this context until the block ends."""
+def begin(request: object) -> contextvars.Token[bool]:
+    """Mark the flow for *request* as running in this context; pass the token to `end`.
 
-    # A class, not @contextmanager: it runs on every request, at a third of the cost.
-    __slots__ = ("_request", "_token")
-
-    def __init__(self, request: object) -> None:
-        self._request = request
-
-    def __enter__(self) -> None:
-        self._token = _running.set(True)
-        box = carried.get()
-        if box is None and in_flight:  # a worker thread the caller's context did not reach
-            box = in_flight.get(id(self._request))
-        if box is not None:
-            box[0] = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        _running.reset(self._token)
+    A function and a `try`/`finally`, not a context manager: it runs on every
+    request, and a class with `__enter__`/`__exit__` costs twice as much.
+    """
+    token = _running.set(True)
+    box = carried.get()
+    if box is None and in_flight:  # a worker thread the caller's context did not reach
+        box = in_flight.get(id(request))
+    if box is not None:
+        box[0] = True
+    return token
 
 
-def shallow_copy(obj: _T) -> _T:
-    """`copy.copy(obj)` for a plain object, without the pickle protocol's detour.
+# The flow for the request is over in this context (the token from `begin`).
+end: Callable[[contextvars.Token[bool]], None] = _running.reset
+
+
+def replaced(obj: _T, name: str, value: object) -> _T:
+    """A shallow copy of *obj* with attribute *name* set to *value*; *obj* is not changed.
 
     Requests are copied this way when one header changes: the caller's request
-    stays as built, and no `__getstate__` (httpx's drops the body stream) runs.
+    stays as built. A plain object (no copy hook, no slots) is copied without
+    the pickle protocol's detour, so no `__getstate__` (httpx's drops the body
+    stream) runs.
     """
     cls: Any = type(obj)
-    if _plain_class(cls):
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _plain_class(cls)
+        if len(_PLAIN) < 64:  # classes made on the fly must not grow it for ever
+            _PLAIN[cls] = plain
+    if plain:
+        # Every request: one dict copy, set as the new instance's attributes.
+        state = obj.__dict__.copy()
+        state[name] = value
         clone: _T = cls.__new__(cls)
-        clone.__dict__.update(obj.__dict__)
+        clone.__dict__ = state
         return clone
-    return copy.copy(obj)
+    clone = copy.copy(obj)
+    setattr(clone, name, value)
+    return clone
 
 
-@functools.lru_cache(maxsize=64)
+_PLAIN: dict[type, bool] = {}
+
+
 def _plain_class(cls: type) -> bool:
     # No copy hook and no slots: a new instance sharing the attributes is the copy.
     return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None

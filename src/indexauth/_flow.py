@@ -83,6 +83,11 @@ class Send(NamedTuple):
 
 
 _KEEP, _STRIP = Send("keep"), Send("strip")
+# `Send(*fields)` without the Python-level `__new__` the named tuple adds: every
+# request with known credentials makes one.
+_set: Callable[[tuple[str, tuple[tuple[str, str], ...], bool]], Send] = functools.partial(
+    tuple.__new__, Send
+)
 
 
 # Named tuples, not frozen dataclasses: as immutable, and a dataclass costs the
@@ -159,6 +164,38 @@ class Authenticator:
 
     def match(self, url: str) -> Target | None:
         """The target for *url*: its index (longest root wins) or its realm; `None` if not http(s)."""
+        scheme, sep, rest = url.partition("://")
+        cut = rest.find("/")
+        authority = rest[:cut] if cut >= 0 else rest
+        # The usual URL: an authority with no user part, query or fragment, and none of
+        # the characters `_match` reads its own way. What `_match` would do with it is
+        # then exactly what follows, without its calls.
+        if (
+            sep
+            and "@" not in authority
+            and "?" not in authority
+            and "#" not in authority
+            and "\r" not in url
+            and "\n" not in url
+            and "\t" not in url
+            and "\x00" not in url
+            and not url[:1].isspace()
+            and not url[-1:].isspace()
+        ):
+            realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
+            if realm is None:
+                return None
+            written = rest[cut:] if cut >= 0 else ""
+            if "?" in written or "#" in written:
+                written = written.partition("?")[0].partition("#")[0]
+            path = effective_path(written or "/")
+            if path is None:
+                return None  # a path servers read differently: no credentials at all
+            return self._target(realm, path)
+        return self._match(url)
+
+    def _match(self, url: str) -> Target | None:
+        """`match` for any string: the usual URL takes the shorter way there."""
         scheme, sep, rest = url.partition("://")
         cut = _authority_end(rest)
         authority = rest[:cut]
@@ -258,19 +295,22 @@ class Authenticator:
             # Refused earlier, under `auto`: the request goes as it is, like any other.
         if known is not None:
             creds, source = known
-            status, challenge = _answer((yield Send("set", creds.headers())))
-            if creds.refreshable and self._refused_credentials(status, target, creds):
-                return (
-                    yield from self._refresh(
-                        status, challenge, url, target, policy, creds, source, attempts, replayable
+            answer = yield _set(("set", creds.headers(), False))
+            # An int is the usual answer (see `_answer`): read without a call.
+            status, challenge = (answer, None) if type(answer) is int else _answer(answer)
+            if creds.refreshable:
+                if self._refused_credentials(status, target, creds):
+                    return (
+                        yield from self._refresh(
+                            status, challenge, url, target, policy, creds, source, attempts, replayable
+                        )
                     )
-                )
-            if creds.refreshable and status == 403 and replayable:
-                return (
-                    yield from self._ask_again(
-                        status, challenge, url, target, policy, creds, source, attempts
+                if status == 403 and replayable:
+                    return (
+                        yield from self._ask_again(
+                            status, challenge, url, target, policy, creds, source, attempts
+                        )
                     )
-                )
             return self._judge(status, challenge, url, target, policy, creds, source, attempts)
 
         status, challenge = _answer((yield _KEEP))

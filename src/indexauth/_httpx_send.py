@@ -12,7 +12,7 @@ import io
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._driver import ThreadedLookup, adrive, drive, reply, running, shallow_copy, short_body
+from ._driver import ThreadedLookup, adrive, begin, drive, end, replaced, reply, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Outcome, Reply, Send
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     _Request = httpx.Request | httpx2.Request
     _Response = httpx.Response | httpx2.Response
 
-__all__ = ["ahandle", "handle"]
+__all__ = ["ahandle", "handle", "url_of"]
 
 _NAMESPACES = ("httpx", "httpx2")
 
@@ -103,21 +103,23 @@ def handle(
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
-    with running(request):
-        try:
-            outcome = drive(
-                authenticator.flow(
-                    str(request.url),
-                    has_authorization=has_authorization,
-                    replayable=rewind is not None,
-                ),
-                send,
-                authenticator.resolver.lookup,
-            )
-        except BaseException:
-            if responses:
-                responses[-1].close()
-            raise
+    token = begin(request)
+    try:
+        outcome = drive(
+            authenticator.flow(
+                url_of(request.url),
+                has_authorization=has_authorization,
+                replayable=rewind is not None,
+            ),
+            send,
+            authenticator.resolver.lookup,
+        )
+    except BaseException:
+        if responses:
+            responses[-1].close()
+        raise
+    finally:
+        end(token)
     response = responses[-1] if responses else None
     if outcome.error is None:
         return response
@@ -151,21 +153,23 @@ async def ahandle(
         responses.append(response)
         return reply(int(response.status_code), response.headers)
 
-    with running(request):
-        try:
-            outcome = await adrive(
-                authenticator.flow(
-                    str(request.url),
-                    has_authorization=has_authorization,
-                    replayable=rewind is not None,
-                ),
-                send,
-                lookup,
-            )
-        except BaseException:
-            if responses:
-                await _aclose_shielded(responses[-1])
-            raise
+    token = begin(request)
+    try:
+        outcome = await adrive(
+            authenticator.flow(
+                url_of(request.url),
+                has_authorization=has_authorization,
+                replayable=rewind is not None,
+            ),
+            send,
+            lookup,
+        )
+    except BaseException:
+        if responses:
+            await _aclose_shielded(responses[-1])
+        raise
+    finally:
+        end(token)
     response = responses[-1] if responses else None
     if outcome.error is None:
         return response
@@ -227,15 +231,21 @@ def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
         headers = _with_items(request.headers, others, effect.headers)
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
-    prepared = shallow_copy(request)
-    prepared.headers = headers
-    return prepared
+    return replaced(request, "headers", headers)
 
 
 def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str], ...]) -> Any:
     """A new `Headers` of *headers*' class: *others*, then *extra* set as `headers[name] = value` sets."""
-    encoding = headers.encoding  # what `headers.copy()` would carry over
+    # What `headers.copy()` would carry over; the attribute first, as the property reads it.
+    encoding = headers.__dict__.get("_encoding") or headers.encoding
     items = list(others)
+    if len(extra) == 1:
+        name, value = extra[0]
+        raw = name.encode(encoding)
+        if raw == b"Authorization":
+            # The usual case: *others* has no Authorization, so it is appended.
+            items.append((raw, b"authorization", value.encode(encoding)))
+            return _headers_of(type(headers), items, encoding)
     authorization = False  # *others* has none: only one of *extra* can be there to replace
     for name, value in extra:
         raw = name.encode(encoding)
@@ -252,11 +262,67 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
                 del items[i]
         else:
             items.append(item)
-    cls: Any = type(headers)
+    return _headers_of(type(headers), items, encoding)
+
+
+def _headers_of(cls: Any, items: list[_Item], encoding: str) -> Any:
     clone = cls.__new__(cls)
-    clone._list = items  # noqa: SLF001 - see _items_readable
-    clone._encoding = encoding  # noqa: SLF001
+    # The attributes `Headers.__init__` sets, in its order (see _items_readable).
+    clone.__dict__ = {"_list": items, "_encoding": encoding}
     return clone
+
+
+def url_of(url: Any) -> str:
+    """`str(url)` for an httpx or httpx2 `URL`, built from its parsed parts in the usual case.
+
+    httpx rebuilds the string from those parts with two joins and a property on
+    every call. A URL with no user part, query or fragment and a host without
+    `:` (no IPv6 literal) is the one f-string below, exactly as httpx writes it;
+    any other URL, and any other class, is `str(url)` itself.
+    """
+    cls = type(url)
+    parts_class = _PARTS_CLASS.get(cls, _UNSEEN)
+    if parts_class is _UNSEEN:
+        parts_class = _parts_class(cls)
+        if len(_PARTS_CLASS) < 64:  # classes made on the fly must not grow it for ever
+            _PARTS_CLASS[cls] = parts_class
+    if parts_class is not None:
+        parts = url.__dict__.get("_uri_reference")
+        if type(parts) is parts_class:
+            scheme, userinfo, host, port, path, query, fragment = parts
+            if scheme and host and not userinfo and query is None and fragment is None and ":" not in host:
+                if port is None:
+                    return f"{scheme}://{host}{path}"
+                return f"{scheme}://{host}:{port}{path}"
+    return str(url)
+
+
+_UNSEEN: Any = object()
+_PARTS_CLASS: dict[type, Any] = {}  # a URL class: the class of its parsed parts, or None
+_PARTS_FIELDS = ("scheme", "userinfo", "host", "port", "path", "query", "fragment")
+
+
+def _parts_class(cls: type) -> type | None:
+    """The class of *cls*'s parsed parts if *cls* is httpx's or httpx2's own `URL`, else `None`.
+
+    Checked once per class: the parts have the fields `url_of` reads, and
+    sample URLs come out of `url_of`'s f-string exactly as `str()` writes them.
+    """
+    if cls.__name__ != "URL" or cls.__module__.partition(".")[0] not in _NAMESPACES:
+        return None  # a subclass may write itself differently
+    try:
+        samples = [cls(u) for u in ("https://h.example:8443/a/simple/", "http://h.example/%7Ea/b/", "http://h")]
+        parts_class = type(samples[0].__dict__["_uri_reference"])
+    except Exception:  # noqa: BLE001 - any surprise: keep str()
+        return None
+    if getattr(parts_class, "_fields", None) != _PARTS_FIELDS or not issubclass(parts_class, tuple):
+        return None
+    for sample in samples:
+        scheme, _, host, port, path, _, _ = sample.__dict__["_uri_reference"]
+        mine = f"{scheme}://{host}{path}" if port is None else f"{scheme}://{host}:{port}{path}"
+        if type(sample.__dict__["_uri_reference"]) is not parts_class or mine != str(sample):
+            return None
+    return parts_class
 
 
 def _release(response: Any) -> None:

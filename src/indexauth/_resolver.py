@@ -224,12 +224,12 @@ class Resolver:
             return
         key = target.key
         known = self._accepted.get(key)
-        if (
-            known is not None
-            and (known[0] is creds or known[0] == creds)
-            and (not proven or self.proven(target, creds))
-        ):
-            return  # the common case, on every request: nothing to write, no lock
+        if known is not None and (known[0] is creds or known[0] == creds):
+            if not proven:
+                return  # the common case, on every request: nothing to write, no lock
+            was = self._proven.get(key)  # `proven(target, creds)`, with the key at hand
+            if was is not None and (was is creds or was == creds):
+                return
         with self._lock:
             self._accepted[key] = (creds, source)
             if proven:
