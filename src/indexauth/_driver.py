@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any, TypeVar
 
 from ._challenge import header_of
@@ -92,32 +92,59 @@ def replaced(obj: _T, name: str, value: object) -> _T:
     Requests are copied this way when one header changes: the caller's request
     stays as built. A plain object (no copy hook, no slots) is copied without
     the pickle protocol's detour, so no `__getstate__` (httpx's drops the body
-    stream) runs.
+    stream) runs. *name* is set as `setattr` sets it when the class has its own
+    say (a property, or its own `__setattr__`): a subclass that keeps its
+    headers behind a property must get the new ones, or the header would not
+    be sent (or not stripped).
     """
     cls: Any = type(obj)
-    plain = _PLAIN.get(cls)
-    if plain is None:
-        plain = _plain_class(cls)
-        if len(_PLAIN) < 64:  # classes made on the fly must not grow it for ever
-            _PLAIN[cls] = plain
-    if plain:
+    guarded = _GUARDED.get(cls, _UNSEEN)
+    if guarded is _UNSEEN:
+        guarded = _guarded_names(cls)
+        if len(_GUARDED) < 64:  # classes made on the fly must not grow it for ever
+            _GUARDED[cls] = guarded
+    if guarded is not None:
         # Every request: one dict copy, set as the new instance's attributes.
         state = obj.__dict__.copy()
-        state[name] = value
         clone: _T = cls.__new__(cls)
-        clone.__dict__ = state
+        if name in guarded:
+            clone.__dict__ = state
+            setattr(clone, name, value)
+        else:
+            state[name] = value
+            clone.__dict__ = state
         return clone
     clone = copy.copy(obj)
     setattr(clone, name, value)
     return clone
 
 
-_PLAIN: dict[type, bool] = {}
+class _Every:
+    """Every name: a class with its own `__setattr__` sets each attribute its way."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
 
 
-def _plain_class(cls: type) -> bool:
+_UNSEEN: Any = object()
+_OBJECT_SETATTR: object = object.__setattr__
+# A class: `None` if it is not plain, else the names `replaced` must set with `setattr`.
+_GUARDED: dict[type, Container[str] | None] = {}
+
+
+def _guarded_names(cls: type) -> Container[str] | None:
     # No copy hook and no slots: a new instance sharing the attributes is the copy.
-    return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None
+    if getattr(cls, "__copy__", None) is not None or getattr(cls, "__slots__", None) is not None:
+        return None
+    if getattr(cls, "__setattr__", None) is not _OBJECT_SETATTR:
+        return _Every()
+    # Data descriptors (properties): the instance dict does not answer for these names.
+    return frozenset(
+        attr
+        for klass in cls.__mro__
+        for attr, member in vars(klass).items()
+        if hasattr(type(member), "__set__") or hasattr(type(member), "__delete__")
+    )
 
 
 def reply(status: int, headers: Any) -> int | Reply:
