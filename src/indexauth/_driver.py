@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import threading
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._challenge import header_of
@@ -98,53 +98,45 @@ def replaced(obj: _T, name: str, value: object) -> _T:
     be sent (or not stripped).
     """
     cls: Any = type(obj)
-    guarded = _GUARDED.get(cls, _UNSEEN)
-    if guarded is _UNSEEN:
-        guarded = _guarded_names(cls)
-        if len(_GUARDED) < 64:  # classes made on the fly must not grow it for ever
-            _GUARDED[cls] = guarded
-    if guarded is not None:
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _plain_class(cls)
+        if len(_PLAIN) < 64:  # classes made on the fly must not grow it for ever
+            _PLAIN[cls] = plain
+    if plain and name == "headers":
         # Every request: one dict copy, set as the new instance's attributes.
         state = obj.__dict__.copy()
+        state[name] = value
         clone: _T = cls.__new__(cls)
-        if name in guarded:
-            clone.__dict__ = state
-            setattr(clone, name, value)
-        else:
-            state[name] = value
-            clone.__dict__ = state
+        clone.__dict__ = state
         return clone
-    clone = copy.copy(obj)
+    if _copied_by_dict(cls):
+        clone = cls.__new__(cls)
+        clone.__dict__ = obj.__dict__.copy()
+    else:
+        clone = copy.copy(obj)
     setattr(clone, name, value)
     return clone
 
 
-class _Every:
-    """Every name: a class with its own `__setattr__` sets each attribute its way."""
-
-    def __contains__(self, name: object) -> bool:
-        return True
-
-
-_UNSEEN: Any = object()
+# A class: whether a copy of one with new `headers` is a copy of its `__dict__` with
+# that key set (what `replaced` does for it, and what the httpx driver does inline).
+_PLAIN: dict[type, bool] = {}
 _OBJECT_SETATTR: object = object.__setattr__
-# A class: `None` if it is not plain, else the names `replaced` must set with `setattr`.
-_GUARDED: dict[type, Container[str] | None] = {}
 
 
-def _guarded_names(cls: type) -> Container[str] | None:
+def _copied_by_dict(cls: type) -> bool:
     # No copy hook and no slots: a new instance sharing the attributes is the copy.
-    if getattr(cls, "__copy__", None) is not None or getattr(cls, "__slots__", None) is not None:
-        return None
-    if getattr(cls, "__setattr__", None) is not _OBJECT_SETATTR:
-        return _Every()
-    # Data descriptors (properties): the instance dict does not answer for these names.
-    return frozenset(
-        attr
-        for klass in cls.__mro__
-        for attr, member in vars(klass).items()
-        if hasattr(type(member), "__set__") or hasattr(type(member), "__delete__")
-    )
+    return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None
+
+
+def _plain_class(cls: type) -> bool:
+    # Copied by its dict, and `headers` set with `setattr` lands in that dict as given: no
+    # `__setattr__` of its own and no property (or other data descriptor) of that name.
+    if not _copied_by_dict(cls) or getattr(cls, "__setattr__", None) is not _OBJECT_SETATTR:
+        return False
+    member = next((vars(klass)["headers"] for klass in cls.__mro__ if "headers" in vars(klass)), None)
+    return not (hasattr(type(member), "__set__") or hasattr(type(member), "__delete__"))
 
 
 def reply(status: int, headers: Any) -> int | Reply:
