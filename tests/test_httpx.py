@@ -33,7 +33,7 @@ import indexauth
 from conftest import KeyringStore
 from index_server import IndexServer
 from indexauth._flow import Authenticator, Send
-from indexauth._httpx_send import _prepared, _split_authorization, url_of
+from indexauth._httpx_send import _prepared, _read, _split_authorization, url_of
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
@@ -178,6 +178,7 @@ def test_prepared_headers_as_httpx_would_edit_them(
     has_authorization, others = _split_authorization(request.headers)
     assert others is not None  # httpx's own Headers: the shortcut is taken
     assert has_authorization == ("Authorization" in request.headers)
+    assert _read(request)[1:3] == (has_authorization, others)  # the same, read in one call
 
     def outcome(items: Any) -> Any:
         try:
@@ -232,7 +233,7 @@ def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str
     except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
         return
     assert url_of(url) == str(url)
-    assert url_of(request.url) == str(request.url)
+    assert url_of(request.url) == _read(request)[0] == str(request.url)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -246,6 +247,10 @@ def test_url_of_leaves_a_url_subclass_to_its_own_str(library: str) -> None:
 
     assert url_of(module.URL("https://pkgs.example/simple/")) == "https://pkgs.example/simple/"
     assert url_of(Shown("https://pkgs.example/simple/")) == "https://other.example/simple/"
+    request = module.Request("GET", "https://pkgs.example/simple/")
+    assert _read(request)[0] == "https://pkgs.example/simple/"
+    request.url = Shown("https://pkgs.example/simple/")
+    assert _read(request)[0] == "https://other.example/simple/"
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

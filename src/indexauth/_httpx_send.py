@@ -12,7 +12,7 @@ import io
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._driver import ThreadedLookup, adrive, begin, drive, end, replaced, reply, short_body
+from ._driver import _PLAIN, ThreadedLookup, adrive, begin, drive, end, replaced, reply, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Outcome, Reply, Send
 
@@ -90,8 +90,7 @@ def handle(
 
     Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
     """
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
+    url, has_authorization, others, rewind = _read(request)
     responses: list[Any] = []
 
     def send(effect: Send) -> int | Reply:
@@ -99,18 +98,15 @@ def handle(
             _release(responses[-1])
             if rewind is not None:
                 rewind()
-        response = send_one(_prepared(request, effect, others))
+        response = send_one(request if effect.action == "keep" else _prepared(request, effect, others))
         responses.append(response)
-        return reply(int(response.status_code), response.headers)
+        status = int(response.status_code)
+        return reply(status, response.headers) if status in _CHALLENGED else status
 
     token = begin(request)
     try:
         outcome = drive(
-            authenticator.flow(
-                url_of(request.url),
-                has_authorization=has_authorization,
-                replayable=rewind is not None,
-            ),
+            authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None),
             send,
             authenticator.resolver.lookup,
         )
@@ -140,8 +136,7 @@ async def ahandle(
     lookup: ThreadedLookup,
 ) -> Any:
     """The async twin of `handle`; *lookup* runs lookups off the event loop."""
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
+    url, has_authorization, others, rewind = _read(request)
     responses: list[Any] = []
 
     async def send(effect: Send) -> int | Reply:
@@ -149,18 +144,15 @@ async def ahandle(
             await _arelease(responses[-1])
             if rewind is not None:
                 rewind()
-        response = await send_one(_prepared(request, effect, others))
+        response = await send_one(request if effect.action == "keep" else _prepared(request, effect, others))
         responses.append(response)
-        return reply(int(response.status_code), response.headers)
+        status = int(response.status_code)
+        return reply(status, response.headers) if status in _CHALLENGED else status
 
     token = begin(request)
     try:
         outcome = await adrive(
-            authenticator.flow(
-                url_of(request.url),
-                has_authorization=has_authorization,
-                replayable=rewind is not None,
-            ),
+            authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None),
             send,
             lookup,
         )
@@ -183,6 +175,41 @@ async def ahandle(
 
 # One header item of httpx's `Headers`: (name as given, name lower-cased, value), in bytes.
 _Item = tuple[bytes, bytes, bytes]
+_CHALLENGED = frozenset({401, 403, 404})  # the statuses `reply` reads the challenge header for
+
+
+def _read(request: Any) -> tuple[str, bool, list[_Item] | None, Callable[[], None] | None]:
+    """What one request needs read from *request*, in one call.
+
+    Its URL as `url_of` writes it, whether it carries `Authorization` and its
+    other header items as `_split_authorization` says, and its `_rewinder`. The
+    usual request (a bytes body, httpx's own headers and URL, seen before) is
+    read here without calling those; anything else goes to them.
+    """
+    stream = request.stream
+    rewind = _noop if _STREAM_KIND.get(type(stream)) == "ByteStream" else _rewinder(stream)
+    headers = request.headers
+    others = headers.__dict__.get("_list") if _READABLE.get(type(headers)) else None
+    if type(others) is list:
+        has_authorization = False
+        for item in others:
+            if item[1] == b"authorization":
+                has_authorization = True
+                others = [item for item in others if item[1] != b"authorization"]
+                break
+    else:
+        has_authorization, others = _split_authorization(headers)
+    url = request.url
+    parts_class = _PARTS_CLASS.get(type(url))
+    if parts_class is not None:
+        parts = url.__dict__.get("_uri_reference")
+        if type(parts) is parts_class:
+            scheme, userinfo, host, port, path, query, fragment = parts
+            if scheme and host and not userinfo and query is None and fragment is None and ":" not in host:
+                if port is None:
+                    return f"{scheme}://{host}{path}", has_authorization, others, rewind
+                return f"{scheme}://{host}:{port}{path}", has_authorization, others, rewind
+    return url_of(url), has_authorization, others, rewind
 
 
 def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
@@ -222,15 +249,23 @@ def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
     """
     if effect.action == "keep":
         return request
+    headers = request.headers
     if others is None:
-        headers = request.headers.copy()
+        headers = headers.copy()
         headers.pop("Authorization", None)
         for name, value in effect.headers:
             headers[name] = value  # replaces any the caller set
     else:
-        headers = _with_items(request.headers, others, effect.headers)
+        headers = _with_items(headers, others, effect.headers)
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
+    cls: Any = type(request)
+    if _PLAIN.get(cls):  # `replaced(request, "headers", headers)`, without the call
+        state = request.__dict__.copy()
+        state["headers"] = headers
+        prepared = cls.__new__(cls)
+        prepared.__dict__ = state
+        return prepared
     return replaced(request, "headers", headers)
 
 
@@ -239,13 +274,6 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
     # What `headers.copy()` would carry over; the attribute first, as the property reads it.
     encoding = headers.__dict__.get("_encoding") or headers.encoding
     items = list(others)
-    if len(extra) == 1:
-        name, value = extra[0]
-        raw = name.encode(encoding)
-        if raw == b"Authorization":
-            # The usual case: *others* has no Authorization, so it is appended.
-            items.append((raw, b"authorization", value.encode(encoding)))
-            return _headers_of(type(headers), items, encoding)
     authorization = False  # *others* has none: only one of *extra* can be there to replace
     for name, value in extra:
         raw = name.encode(encoding)
@@ -262,10 +290,7 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
                 del items[i]
         else:
             items.append(item)
-    return _headers_of(type(headers), items, encoding)
-
-
-def _headers_of(cls: Any, items: list[_Item], encoding: str) -> Any:
+    cls: Any = type(headers)
     clone = cls.__new__(cls)
     # The attributes `Headers.__init__` sets, in its order (see _items_readable).
     clone.__dict__ = {"_list": items, "_encoding": encoding}
