@@ -164,15 +164,22 @@ _VALUES = st.one_of(
         st.tuples(st.sampled_from(_NAMES), st.text(st.characters(min_codepoint=32, max_codepoint=0xFF), max_size=6)),
         max_size=3,
     ),
+    encoding=st.sampled_from([None, "latin-1", "iso-8859-1"]),  # ones every byte decodes in
 )
 def test_prepared_headers_as_httpx_would_edit_them(
-    library: str, given_headers: list[tuple[str, Any]], action: str, extra: list[tuple[str, str]]
+    library: str,
+    given_headers: list[tuple[str, Any]],
+    action: str,
+    extra: list[tuple[str, str]],
+    encoding: str | None,
 ) -> None:
     """The per-request shortcut over httpx's header items gives exactly the headers (names, order,
     values, encoding) that copying them and editing the copy through httpx's own API gives, and
     leaves the caller's request as built."""
     module = lib(library)
     request = module.Request("GET", "https://pkgs.example/simple/", headers=given_headers)
+    if encoding is not None:  # one the caller set (None: the one httpx works out)
+        request.headers.encoding = encoding
     before = list(request.headers.raw)
     effect = Send(action, tuple(extra) if action == "set" else ())  # type: ignore[arg-type]
     has_authorization, others = _split_authorization(request.headers)

@@ -235,7 +235,12 @@ def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
 def _items_readable(cls: type) -> bool:
     # httpx's and httpx2's own `Headers` keep their items in `_list`, as in every
     # release since 0.18; any other class (a subclass too) goes through its public API.
-    return cls.__name__ == "Headers" and cls.__module__.partition(".")[0] in _NAMESPACES
+    # Made as `object.__new__` makes them (see `_with_items`): no `__new__` of their own.
+    return (
+        cls.__name__ == "Headers"
+        and cls.__module__.partition(".")[0] in _NAMESPACES
+        and cls.__new__ is object.__new__
+    )
 
 
 _READABLE: dict[type, bool] = {}  # at most two classes: httpx's and httpx2's Headers
@@ -273,6 +278,16 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
     """A new `Headers` of *headers*' class: *others*, then *extra* set as `headers[name] = value` sets."""
     # What `headers.copy()` would carry over; the attribute first, as the property reads it.
     encoding = headers.__dict__.get("_encoding") or headers.encoding
+    cls: Any = type(headers)
+    if len(extra) == 1 and encoding in _ASCII_BASED:
+        name, value = extra[0]
+        if name == "Authorization":  # the usual case: *others* has none, so it is appended
+            clone = _new(cls)
+            clone.__dict__ = {
+                "_list": [*others, (b"Authorization", b"authorization", value.encode(encoding))],
+                "_encoding": encoding,
+            }
+            return clone
     items = list(others)
     authorization = False  # *others* has none: only one of *extra* can be there to replace
     for name, value in extra:
@@ -290,11 +305,15 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
                 del items[i]
         else:
             items.append(item)
-    cls: Any = type(headers)
-    clone = cls.__new__(cls)
+    clone = _new(cls)
     # The attributes `Headers.__init__` sets, in its order (see _items_readable).
     clone.__dict__ = {"_list": items, "_encoding": encoding}
     return clone
+
+
+_new = object.__new__  # what `Headers.__new__` is: httpx's Headers define none
+# Encodings httpx picks for headers itself, in which "Authorization" is those bytes.
+_ASCII_BASED = frozenset({"ascii", "utf-8", "iso-8859-1"})
 
 
 def url_of(url: Any) -> str:
