@@ -239,7 +239,7 @@ def _items_readable(cls: type) -> bool:
     return (
         cls.__name__ == "Headers"
         and cls.__module__.partition(".")[0] in _NAMESPACES
-        and cls.__new__ is object.__new__
+        and cls.__new__ is _new
     )
 
 
@@ -311,7 +311,7 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
     return clone
 
 
-_new = object.__new__  # what `Headers.__new__` is: httpx's Headers define none
+_new: Any = object.__new__  # what `Headers.__new__` is: httpx's Headers define none
 # Encodings httpx picks for headers itself, in which "Authorization" is those bytes.
 _ASCII_BASED = frozenset({"ascii", "utf-8", "iso-8859-1"})
 
