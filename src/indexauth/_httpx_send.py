@@ -12,9 +12,10 @@ import io
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._driver import _PLAIN, ThreadedLookup, adrive, begin, drive, end, replaced, reply, short_body
+from ._driver import _PLAIN, ThreadedLookup, begin, end, replaced, reply, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
-from ._flow import Authenticator, Outcome, Reply, Send
+from ._flow import Authenticator, Lookup, Outcome, Reply, Send
+from ._resolver import LookupResult
 
 if TYPE_CHECKING:
     import httpx
@@ -89,34 +90,41 @@ def handle(
     """Send *request* with *send_one* (one hop), authenticating as the flow decides.
 
     Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
+    The loop is `_driver.drive`'s, with the sending written into it: a call
+    less per effect, on every request.
     """
     url, has_authorization, others, rewind = _read(request)
-    responses: list[Any] = []
-
-    def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            _release(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = send_one(request if effect.action == "keep" else _prepared(request, effect, others))
-        responses.append(response)
-        status = int(response.status_code)
-        return reply(status, response.headers) if status in _CHALLENGED else status
-
+    response = None  # the last one sent
     token = begin(request)
+    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
     try:
-        outcome = drive(
-            authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None),
-            send,
-            authenticator.resolver.lookup,
-        )
+        try:
+            effect = next(flow)
+            while True:
+                answer: int | Reply | LookupResult
+                if isinstance(effect, Lookup):
+                    answer = authenticator.resolver.lookup(effect.target)
+                else:
+                    if effect.retry:
+                        _release(response)
+                        if rewind is not None:
+                            rewind()
+                    response = send_one(
+                        request if effect.action == "keep" else _prepared(request, effect, others)
+                    )
+                    status = int(response.status_code)
+                    answer = reply(status, response.headers) if status in _CHALLENGED else status
+                effect = flow.send(answer)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        finally:
+            flow.close()
     except BaseException:
-        if responses:
-            responses[-1].close()
+        if response is not None:
+            response.close()
         raise
     finally:
         end(token)
-    response = responses[-1] if responses else None
     if outcome.error is None:
         return response
     error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
@@ -135,34 +143,43 @@ async def ahandle(
     raise_on_failure: bool,
     lookup: ThreadedLookup,
 ) -> Any:
-    """The async twin of `handle`; *lookup* runs lookups off the event loop."""
+    """The async twin of `handle`; *lookup* runs lookups off the event loop.
+
+    The loop is `_driver.drive`'s, awaited, with the sending written into it:
+    each coroutine less is an object made and awaited less, on every request.
+    """
     url, has_authorization, others, rewind = _read(request)
-    responses: list[Any] = []
-
-    async def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            await _arelease(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = await send_one(request if effect.action == "keep" else _prepared(request, effect, others))
-        responses.append(response)
-        status = int(response.status_code)
-        return reply(status, response.headers) if status in _CHALLENGED else status
-
+    response = None  # the last one sent
     token = begin(request)
+    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
     try:
-        outcome = await adrive(
-            authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None),
-            send,
-            lookup,
-        )
+        try:
+            effect = next(flow)
+            while True:
+                answer: int | Reply | LookupResult
+                if isinstance(effect, Lookup):
+                    answer = await lookup(effect.target)
+                else:
+                    if effect.retry:
+                        await _arelease(response)
+                        if rewind is not None:
+                            rewind()
+                    response = await send_one(
+                        request if effect.action == "keep" else _prepared(request, effect, others)
+                    )
+                    status = int(response.status_code)
+                    answer = reply(status, response.headers) if status in _CHALLENGED else status
+                effect = flow.send(answer)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        finally:
+            flow.close()
     except BaseException:
-        if responses:
-            await _aclose_shielded(responses[-1])
+        if response is not None:
+            await _aclose_shielded(response)
         raise
     finally:
         end(token)
-    response = responses[-1] if responses else None
     if outcome.error is None:
         return response
     error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
