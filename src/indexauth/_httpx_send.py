@@ -272,6 +272,23 @@ def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
     if effect.action == "keep":
         return request
     headers = request.headers
+    cls: Any = type(request)
+    extra = effect.headers
+    if others is not None and len(extra) == 1 and _PLAIN.get(cls):
+        # The usual request, in one frame: what `_with_items` and `replaced` do for it.
+        name, value = extra[0]
+        encoding = headers.__dict__.get("_encoding") or headers.encoding
+        if name == "Authorization" and encoding in _ASCII_BASED:  # *others* has none: appended
+            copied = _new(type(headers))
+            copied.__dict__ = {
+                "_list": [*others, (b"Authorization", b"authorization", value.encode(encoding))],
+                "_encoding": encoding,
+            }
+            state = request.__dict__.copy()
+            state["headers"] = copied
+            prepared = cls.__new__(cls)
+            prepared.__dict__ = state
+            return prepared
     if others is None:
         headers = headers.copy()
         headers.pop("Authorization", None)
@@ -281,7 +298,6 @@ def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
         headers = _with_items(headers, others, effect.headers)
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
-    cls: Any = type(request)
     if _PLAIN.get(cls):  # `replaced(request, "headers", headers)`, without the call
         state = request.__dict__.copy()
         state["headers"] = headers
@@ -295,16 +311,6 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
     """A new `Headers` of *headers*' class: *others*, then *extra* set as `headers[name] = value` sets."""
     # What `headers.copy()` would carry over; the attribute first, as the property reads it.
     encoding = headers.__dict__.get("_encoding") or headers.encoding
-    cls: Any = type(headers)
-    if len(extra) == 1 and encoding in _ASCII_BASED:
-        name, value = extra[0]
-        if name == "Authorization":  # the usual case: *others* has none, so it is appended
-            clone = _new(cls)
-            clone.__dict__ = {
-                "_list": [*others, (b"Authorization", b"authorization", value.encode(encoding))],
-                "_encoding": encoding,
-            }
-            return clone
     items = list(others)
     authorization = False  # *others* has none: only one of *extra* can be there to replace
     for name, value in extra:
@@ -322,7 +328,7 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
                 del items[i]
         else:
             items.append(item)
-    clone = _new(cls)
+    clone = _new(type(headers))
     # The attributes `Headers.__init__` sets, in its order (see _items_readable).
     clone.__dict__ = {"_list": items, "_encoding": encoding}
     return clone
