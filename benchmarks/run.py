@@ -542,6 +542,93 @@ def brought_by_wrapt(name: str, tree: dict[str, tuple[int, str | None]]) -> bool
     return False
 
 
+def brought_by_asyncio(name: str, tree: dict[str, tuple[int, str | None]]) -> bool:
+    """Whether *name* is asyncio's, or was first imported under asyncio (wrapt 2's `synchronization`)."""
+    seen: str | None = name
+    while seen is not None:
+        if seen == "asyncio" or seen.startswith("asyncio."):
+            return True
+        if seen == "wrapt" or "indexauth" in seen:
+            return False
+        seen = tree.get(seen, (0, None))[1]
+    return False
+
+
+# What each program has imported when global mode instruments it: the base of the
+# instruction split below (`import wrapt` and indexauth's modules are counted on top).
+FIRST_USE_IMPORTS = {
+    "a requests program": "requests",
+    "an httpx program": "httpx",
+    "pip download": "pip._internal.network.session",
+}
+WRAPT_1 = "wrapt==1.17.3"  # the last wrapt without asyncio in its package __init__
+
+
+def wrapt_1(tmp: Path) -> str | None:
+    """A directory holding wrapt 1 (`pip install --target`), or None when it cannot be had."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target",
+         str(tmp / "wrapt1"), WRAPT_1],
+        capture_output=True, text=True, check=False,
+    )
+    return str(tmp / "wrapt1") if done.returncode == 0 else None
+
+
+def import_instructions(
+    context: str, ours: list[str], env: dict[str, str], cwd: str, old_wrapt: str | None
+) -> dict[str, int] | None:
+    """Instructions of the imports a first request adds, on top of what *context* imported:
+    wrapt, asyncio alone, indexauth's modules (after wrapt, so a module both import counts
+    once, as wrapt's), and wrapt 1 for information. None without valgrind."""
+    base = FIRST_USE_IMPORTS[context]
+    own = ", ".join(ours)
+    off = {**env, "INDEXAUTH": "0"}
+    programs = {
+        "base": f"import {base}",
+        "wrapt": f"import {base}; import wrapt",
+        "asyncio": f"import {base}; import asyncio",
+        "indexauth": f"import {base}; import wrapt; import {own}",
+    }
+    counts: dict[str, int] = {}
+    for label, code in programs.items():
+        counted = callgrind([sys.executable, "-c", code], off, cwd)
+        if counted is None:
+            return None
+        counts[label] = counted
+    if old_wrapt is not None:
+        counted = callgrind([sys.executable, "-c", programs["wrapt"]], {**off, "PYTHONPATH": old_wrapt}, cwd)
+        if counted is not None:
+            counts["wrapt 1"] = counted
+    return counts
+
+
+def import_row(
+    context: str, ours: list[str], env: dict[str, str], cwd: str, old_wrapt: str | None
+) -> Row | None:
+    """Figure 1b's imports in instructions, split as the ms are; None without valgrind."""
+    counts = import_instructions(context, ours, env, cwd, old_wrapt)
+    if counts is None:
+        return None
+    ia = counts["indexauth"] - counts["wrapt"]
+    wr = counts["wrapt"] - counts["base"]
+    asy = counts["asyncio"] - counts["base"]
+    old = counts.get("wrapt 1")
+    return Row(
+        "1b first use",
+        f"INDEXAUTH=1, {context}: the same imports, instructions (M)",
+        round((ia + wr) / 1e6, 1),
+        "M instr",
+        note=f"indexauth {ia / 1e6:.1f} M ({len(ours)} modules, counted after wrapt's), "
+        f"wrapt {wr / 1e6:.1f} M, of which asyncio alone {asy / 1e6:.1f} M; "
+        + (
+            f"{WRAPT_1} would be {(old - counts['base']) / 1e6:.1f} M (for information)"
+            if old is not None
+            else f"{WRAPT_1} not measured"
+        ),
+        extra={"instructions": counts},
+    )
+
+
 def figure_first_use(quick: bool) -> list[Row]:
     """INDEXAUTH=1: what indexauth imports for a program's first request, in ms, split in two.
 
@@ -551,6 +638,7 @@ def figure_first_use(quick: bool) -> list[Row]:
     rows = []
     rounds = 5 if quick else 15
     with bench_server() as base, tempfile.TemporaryDirectory() as home:
+        old_wrapt = wrapt_1(Path(home)) if shutil.which("valgrind") else None
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env.update(
             HOME=home,
@@ -577,14 +665,19 @@ def figure_first_use(quick: bool) -> list[Row]:
             first = run(on)
             stats = server_stats(base)
             totals: list[float] = []
-            parts: dict[str, list[float]] = {"indexauth": [], "wrapt": []}
+            parts: dict[str, list[float]] = {"indexauth": [], "wrapt": [], "asyncio": []}
             tree: dict[str, tuple[int, str | None]] = {}
             for _ in range(rounds):
                 tree = import_tree(run(on).stderr)
                 extra = {name: us for name, (us, _p) in tree.items() if name not in without}
                 wrapt = sum(us for name, us in extra.items() if brought_by_wrapt(name, tree))
+                asyncio_us = sum(
+                    us for name, us in extra.items()
+                    if brought_by_wrapt(name, tree) and brought_by_asyncio(name, tree)
+                )
                 totals.append(sum(extra.values()) / 1000)
                 parts["wrapt"].append(wrapt / 1000)
+                parts["asyncio"].append(asyncio_us / 1000)
                 parts["indexauth"].append((sum(extra.values()) - wrapt) / 1000)
             extra_names = sorted(name for name in tree if name not in without)
             by_wrapt = [name for name in extra_names if brought_by_wrapt(name, tree)]
@@ -592,6 +685,8 @@ def figure_first_use(quick: bool) -> list[Row]:
             own = [name for name in ours if "indexauth" in name]
             median = statistics.median(totals)
             wrapt_ms, ours_ms = statistics.median(parts["wrapt"]), statistics.median(parts["indexauth"])
+            asyncio_ms = statistics.median(parts["asyncio"])
+            by_asyncio = [name for name in by_wrapt if brought_by_asyncio(name, tree)]
             heavy = sorted(((n, tree[n][0]) for n in ours), key=lambda item: -item[1])[:5]
             rows.append(
                 Row(
@@ -605,17 +700,22 @@ def figure_first_use(quick: bool) -> list[Row]:
                     median <= 10,
                     f"{len(extra_names)} modules more than INDEXAUTH=0: indexauth {ours_ms:.1f} ms "
                     f"({len(ours)} modules, {len(own)} of them its own), wrapt {wrapt_ms:.1f} ms "
-                    f"({len(by_wrapt)} modules: wrapt and what it imports first); {stats.get('requests', 0)} "
+                    f"({len(by_wrapt)} modules: wrapt and what it imports first; of which asyncio "
+                    f"{asyncio_ms:.1f} ms, {len(by_asyncio)} modules); {stats.get('requests', 0)} "
                     f"requests, {stats.get('challenges', 0)} 401s (exit {first.returncode}); indexauth's "
                     "heaviest (ms): " + ", ".join(f"{n} {us / 1000:.1f}" for n, us in heavy),
                     extra={
                         "indexauth_ms": ours_ms,
                         "wrapt_ms": wrapt_ms,
+                        "asyncio_ms": asyncio_ms,
                         "indexauth_modules": ours,
                         "wrapt_modules": by_wrapt,
                     },
                 )
             )
+            row = import_row(context, ours, env, home, old_wrapt)
+            if row is not None:
+                rows.append(row)
             if context == "a requests program":
                 plain = [sys.executable, *args, url]
                 counted_on = callgrind(plain, on, home)

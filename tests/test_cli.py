@@ -516,6 +516,38 @@ class TestLogin:
             assert way in err
         assert "wonder-land" not in out + err
 
+    @pytest.mark.parametrize("backend", ["kr_backends.JsonFileKeyring", "keyrings.alt.file.PlaintextKeyring"])
+    def test_url_user_part_into_the_keyring_is_never_shown(
+        self,
+        data: Path,
+        server: IndexServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        backend: str,
+    ) -> None:
+        """`login https://NAME@host/` into a keyring: NAME is the username, never shown (nor by
+        the warning of a backend that needs a username); the URL with NAME then finds it."""
+        name = "glpat-Zx81UserPart"  # as a pasted token would look
+        server.route("/p/", users={name: "wonder-land"})
+        url = server.url("/p/simple/").replace("http://", f"http://{name}@")
+        monkeypatch.setenv("INDEXAUTH_TEST_KEYRING", str(tmp_path / "keyring.json"))
+        use_backend(monkeypatch, backend)
+        code, out, err = run(["login", url, "--password-stdin", "--store", "keyring"], capsys, monkeypatch, "wonder-land")
+        assert code == 0, err
+        assert "Stored credentials for ****@" in out and "in the keyring" in out
+        if backend.startswith("keyrings.alt"):
+            assert "found only when the index has that username" in err
+        import keyring  # the backend chosen above
+
+        assert keyring.get_password(server.url("/p/simple/"), name) == "wonder-land"
+        code, check, check_err = run(["check", url], capsys, monkeypatch)
+        assert code == 0, check + check_err
+        code, gone, gone_err = run(["logout", url], capsys, monkeypatch)
+        assert code == 0, gone_err
+        assert "Removed ****@" in gone
+        assert name not in out + err + check + check_err + gone + gone_err
+
     def test_locked_keyring_stores_nothing(
         self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -267,18 +267,17 @@ def test_keyring_through_the_parent_python(bare: Path, parent_path: list[str], k
 
 
 @pytest.mark.parametrize("on", [True, False])
-def test_pth_route_for_isolated_installers(
-    tmp_path_factory: pytest.TempPathFactory, parent_path: list[str], on: bool
-) -> None:
+def test_pth_route_for_isolated_installers(tox_like: tuple[Path, Path], parent_path: list[str], on: bool) -> None:
     """tox's `python -I -m pip`: the carrier's `.pth` line runs it; INDEXAUTH off, it runs nothing."""
-    python, _ = _tox_like_venv(tmp_path_factory)
+    python, _ = tox_like
     seen = probe(python, carried_env(parent_path, INDEXAUTH="1" if on else "0"), "-I")
     assert seen["watching"] is (True if on else None)
     assert seen["modules"] == (["_indexauth_startup"] if on else [])
     assert seen["parentonly"] is False
 
 
-def _tox_like_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+@pytest.fixture(scope="module", name="tox_like")
+def fixture_tox_like(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A venv holding what indexauth's tox plugin writes into a tox environment; python, site."""
     from indexauth._children import carrier_files
 
@@ -306,11 +305,11 @@ for line in open(site + '/indexauth_carrier.start', encoding='utf-8'):
 
 @pytest.mark.parametrize(("value", "on"), [("1", True), (" On ", True), ("0", False), ("off", False), (None, False)])
 def test_start_route_for_isolated_installers(
-    tmp_path_factory: pytest.TempPathFactory, parent_path: list[str], value: str | None, on: bool
+    tox_like: tuple[Path, Path], parent_path: list[str], value: str | None, on: bool
 ) -> None:
     """Python 3.15+ skips the carrier's `.pth` line for its `.start` twin: on, that runs the
     carrier as the line does; off, it imports one tiny module and nothing else."""
-    python, site = _tox_like_venv(tmp_path_factory)
+    python, site = tox_like
     # -S: the interpreter starts as 3.15's would before its .start entries, without the .pth line.
     done = run(python, carried_env(parent_path, INDEXAUTH=value), "-S", "-I", "-c", START_ROUTE + PROBE, str(site))
     assert done.returncode == 0, done.stderr
