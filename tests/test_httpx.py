@@ -33,7 +33,7 @@ import indexauth
 from conftest import KeyringStore
 from index_server import IndexServer
 from indexauth._flow import Authenticator, Send
-from indexauth._httpx_send import _prepared, _split_authorization, url_of
+from indexauth._httpx_send import _prepared, _read, _split_authorization, url_of
 from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
@@ -202,20 +202,28 @@ _VALUES = st.one_of(
         st.tuples(st.sampled_from(_NAMES), st.text(st.characters(min_codepoint=32, max_codepoint=0xFF), max_size=6)),
         max_size=3,
     ),
+    encoding=st.sampled_from([None, "latin-1", "iso-8859-1"]),  # ones every byte decodes in
 )
 def test_prepared_headers_as_httpx_would_edit_them(
-    library: str, given_headers: list[tuple[str, Any]], action: str, extra: list[tuple[str, str]]
+    library: str,
+    given_headers: list[tuple[str, Any]],
+    action: str,
+    extra: list[tuple[str, str]],
+    encoding: str | None,
 ) -> None:
     """The per-request shortcut over httpx's header items gives exactly the headers (names, order,
     values, encoding) that copying them and editing the copy through httpx's own API gives, and
     leaves the caller's request as built."""
     module = lib(library)
     request = module.Request("GET", "https://pkgs.example/simple/", headers=given_headers)
+    if encoding is not None:  # one the caller set (None: the one httpx works out)
+        request.headers.encoding = encoding
     before = list(request.headers.raw)
     effect = Send(action, tuple(extra) if action == "set" else ())  # type: ignore[arg-type]
     has_authorization, others = _split_authorization(request.headers)
     assert others is not None  # httpx's own Headers: the shortcut is taken
     assert has_authorization == ("Authorization" in request.headers)
+    assert _read(request)[1:3] == (has_authorization, others)  # the same, read in one call
 
     def outcome(items: Any) -> Any:
         try:
@@ -270,7 +278,7 @@ def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str
     except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
         return
     assert url_of(url) == str(url)
-    assert url_of(request.url) == str(request.url)
+    assert url_of(request.url) == _read(request)[0] == str(request.url)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -284,6 +292,10 @@ def test_url_of_leaves_a_url_subclass_to_its_own_str(library: str) -> None:
 
     assert url_of(module.URL("https://pkgs.example/simple/")) == "https://pkgs.example/simple/"
     assert url_of(Shown("https://pkgs.example/simple/")) == "https://other.example/simple/"
+    request = module.Request("GET", "https://pkgs.example/simple/")
+    assert _read(request)[0] == "https://pkgs.example/simple/"
+    request.url = Shown("https://pkgs.example/simple/")
+    assert _read(request)[0] == "https://other.example/simple/"
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

@@ -1,8 +1,8 @@
-"""The loop every driver runs around the flow: `drive` for sync, `adrive` for async.
+"""What every driver shares around the flow: `drive`, the loop (httpx's `handle` and
+`ahandle` write it out with their sending), and the marks of a running flow.
 
 `begin(request)` marks the flow as running in this context until `end(token)`,
-and `active()` asks:
-one driver around another (an `IndexAuthAdapter` around an instrumented
+and `active()` asks: one driver around another (an `IndexAuthAdapter` around an instrumented
 `HTTPAdapter`, a subclass whose `send` calls `super().send`) then runs the
 flow once, in the outermost one.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._challenge import header_of
@@ -24,7 +24,6 @@ __all__ = [
     "DRAIN_LIMIT",
     "ThreadedLookup",
     "active",
-    "adrive",
     "begin",
     "carried",
     "drive",
@@ -160,28 +159,6 @@ def drive(
         while True:
             answer: int | Reply | LookupResult
             answer = lookup(effect.target) if isinstance(effect, Lookup) else send(effect)
-            effect = flow.send(answer)
-    except StopIteration as stop:
-        outcome: Outcome = stop.value
-        return outcome
-    finally:
-        flow.close()
-
-
-async def adrive(
-    flow: Flow,
-    send: Callable[[Send], Awaitable[int | Reply]],
-    lookup: Callable[[Target], Awaitable[LookupResult]],
-) -> Outcome:
-    """The async twin of `drive`: the same loop, awaiting *send* and *lookup*."""
-    try:
-        effect = next(flow)
-        while True:
-            answer: int | Reply | LookupResult
-            if isinstance(effect, Lookup):
-                answer = await lookup(effect.target)
-            else:
-                answer = await send(effect)
             effect = flow.send(answer)
     except StopIteration as stop:
         outcome: Outcome = stop.value

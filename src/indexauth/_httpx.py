@@ -97,6 +97,8 @@ class _Common:
         self.raise_on_failure = raise_on_failure
         self._defaults: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # (request class, `inner` then, inner transport to use): `_inner_of`'s last answer.
+        self._last: tuple[type, Any, Any] = (type(None), None, None)
 
     def _inner_of(self, request: object) -> Any:
         """The inner transport for *request*; a `ConfigurationError` if it cannot be one."""
@@ -105,6 +107,9 @@ class _Common:
         namespace = _NAMESPACE_OF_CLASS.get(type(request)) or _namespace(request)
         inner = self.inner
         if inner is not None and _NAMESPACE_OF_CLASS.get(type(inner)) == namespace:
+            # What the transports' methods look up first: the same request class
+            # and the same `inner` give this answer again.
+            self._last = (type(request), inner, inner)
             return inner
         return self._inner_for(namespace)
 
@@ -191,7 +196,8 @@ class IndexAuthTransport(_Common, _SyncBase):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
     def handle_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        inner = self._inner_of(request)
+        last = self._last
+        inner = last[2] if type(request) is last[0] and self.inner is last[1] else self._inner_of(request)
         if active():  # a transport around this one runs the flow already
             return inner.handle_request(request)
         return handle(
@@ -258,7 +264,8 @@ class AsyncIndexAuthTransport(_Common, _AsyncBase):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
     async def handle_async_request(self, request: Any) -> Any:
         """Send *request* through the inner transport, authenticating as the flow decides."""
-        inner = self._inner_of(request)
+        last = self._last
+        inner = last[2] if type(request) is last[0] and self.inner is last[1] else self._inner_of(request)
         if active():
             return await inner.handle_async_request(request)
         return await ahandle(

@@ -12,9 +12,10 @@ import io
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._driver import ThreadedLookup, adrive, begin, drive, end, replaced, reply, short_body
+from ._driver import _PLAIN, ThreadedLookup, begin, end, replaced, reply, short_body
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
-from ._flow import Authenticator, Outcome, Reply, Send
+from ._flow import Authenticator, Lookup, Outcome, Reply, Send
+from ._resolver import LookupResult
 
 if TYPE_CHECKING:
     import httpx
@@ -89,38 +90,41 @@ def handle(
     """Send *request* with *send_one* (one hop), authenticating as the flow decides.
 
     Shared by `IndexAuthTransport` and global mode's instrumented `HTTPTransport`.
+    The loop is `_driver.drive`'s, with the sending written into it: a call
+    less per effect, on every request.
     """
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
-    responses: list[Any] = []
-
-    def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            _release(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = send_one(_prepared(request, effect, others))
-        responses.append(response)
-        return reply(int(response.status_code), response.headers)
-
+    url, has_authorization, others, rewind = _read(request)
+    response = None  # the last one sent
     token = begin(request)
+    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
     try:
-        outcome = drive(
-            authenticator.flow(
-                url_of(request.url),
-                has_authorization=has_authorization,
-                replayable=rewind is not None,
-            ),
-            send,
-            authenticator.resolver.lookup,
-        )
+        try:
+            effect = next(flow)
+            while True:
+                answer: int | Reply | LookupResult
+                if isinstance(effect, Lookup):
+                    answer = authenticator.resolver.lookup(effect.target)
+                else:
+                    if effect.retry:
+                        _release(response)
+                        if rewind is not None:
+                            rewind()
+                    response = send_one(
+                        request if effect.action == "keep" else _prepared(request, effect, others)
+                    )
+                    status = int(response.status_code)
+                    answer = reply(status, response.headers) if status in _CHALLENGED else status
+                effect = flow.send(answer)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        finally:
+            flow.close()
     except BaseException:
-        if responses:
-            responses[-1].close()
+        if response is not None:
+            response.close()
         raise
     finally:
         end(token)
-    response = responses[-1] if responses else None
     if outcome.error is None:
         return response
     error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
@@ -139,38 +143,43 @@ async def ahandle(
     raise_on_failure: bool,
     lookup: ThreadedLookup,
 ) -> Any:
-    """The async twin of `handle`; *lookup* runs lookups off the event loop."""
-    rewind = _rewinder(request.stream)
-    has_authorization, others = _split_authorization(request.headers)
-    responses: list[Any] = []
+    """The async twin of `handle`; *lookup* runs lookups off the event loop.
 
-    async def send(effect: Send) -> int | Reply:
-        if effect.retry:
-            await _arelease(responses[-1])
-            if rewind is not None:
-                rewind()
-        response = await send_one(_prepared(request, effect, others))
-        responses.append(response)
-        return reply(int(response.status_code), response.headers)
-
+    The loop is `_driver.drive`'s, awaited, with the sending written into it:
+    each coroutine less is an object made and awaited less, on every request.
+    """
+    url, has_authorization, others, rewind = _read(request)
+    response = None  # the last one sent
     token = begin(request)
+    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
     try:
-        outcome = await adrive(
-            authenticator.flow(
-                url_of(request.url),
-                has_authorization=has_authorization,
-                replayable=rewind is not None,
-            ),
-            send,
-            lookup,
-        )
+        try:
+            effect = next(flow)
+            while True:
+                answer: int | Reply | LookupResult
+                if isinstance(effect, Lookup):
+                    answer = await lookup(effect.target)
+                else:
+                    if effect.retry:
+                        await _arelease(response)
+                        if rewind is not None:
+                            rewind()
+                    response = await send_one(
+                        request if effect.action == "keep" else _prepared(request, effect, others)
+                    )
+                    status = int(response.status_code)
+                    answer = reply(status, response.headers) if status in _CHALLENGED else status
+                effect = flow.send(answer)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        finally:
+            flow.close()
     except BaseException:
-        if responses:
-            await _aclose_shielded(responses[-1])
+        if response is not None:
+            await _aclose_shielded(response)
         raise
     finally:
         end(token)
-    response = responses[-1] if responses else None
     if outcome.error is None:
         return response
     error = _settle(authenticator, raise_on_failure, outcome, _namespace(request), request, response)
@@ -183,6 +192,41 @@ async def ahandle(
 
 # One header item of httpx's `Headers`: (name as given, name lower-cased, value), in bytes.
 _Item = tuple[bytes, bytes, bytes]
+_CHALLENGED = frozenset({401, 403, 404})  # the statuses `reply` reads the challenge header for
+
+
+def _read(request: Any) -> tuple[str, bool, list[_Item] | None, Callable[[], None] | None]:
+    """What one request needs read from *request*, in one call.
+
+    Its URL as `url_of` writes it, whether it carries `Authorization` and its
+    other header items as `_split_authorization` says, and its `_rewinder`. The
+    usual request (a bytes body, httpx's own headers and URL, seen before) is
+    read here without calling those; anything else goes to them.
+    """
+    stream = request.stream
+    rewind = _noop if _STREAM_KIND.get(type(stream)) == "ByteStream" else _rewinder(stream)
+    headers = request.headers
+    others = headers.__dict__.get("_list") if _READABLE.get(type(headers)) else None
+    if type(others) is list:
+        has_authorization = False
+        for item in others:
+            if item[1] == b"authorization":
+                has_authorization = True
+                others = [item for item in others if item[1] != b"authorization"]
+                break
+    else:
+        has_authorization, others = _split_authorization(headers)
+    url = request.url
+    parts_class = _PARTS_CLASS.get(type(url))
+    if parts_class is not None:
+        parts = url.__dict__.get("_uri_reference")
+        if type(parts) is parts_class:
+            scheme, userinfo, host, port, path, query, fragment = parts
+            if scheme and host and not userinfo and query is None and fragment is None and ":" not in host:
+                if port is None:
+                    return f"{scheme}://{host}{path}", has_authorization, others, rewind
+                return f"{scheme}://{host}:{port}{path}", has_authorization, others, rewind
+    return url_of(url), has_authorization, others, rewind
 
 
 def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
@@ -208,7 +252,12 @@ def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
 def _items_readable(cls: type) -> bool:
     # httpx's and httpx2's own `Headers` keep their items in `_list`, as in every
     # release since 0.18; any other class (a subclass too) goes through its public API.
-    return cls.__name__ == "Headers" and cls.__module__.partition(".")[0] in _NAMESPACES
+    # Made as `object.__new__` makes them (see `_with_items`): no `__new__` of their own.
+    return (
+        cls.__name__ == "Headers"
+        and cls.__module__.partition(".")[0] in _NAMESPACES
+        and cls.__new__ is _new
+    )
 
 
 _READABLE: dict[type, bool] = {}  # at most two classes: httpx's and httpx2's Headers
@@ -222,15 +271,39 @@ def _prepared(request: Any, effect: Send, others: list[_Item] | None) -> Any:
     """
     if effect.action == "keep":
         return request
+    headers = request.headers
+    cls: Any = type(request)
+    extra = effect.headers
+    if others is not None and len(extra) == 1 and _PLAIN.get(cls):
+        # The usual request, in one frame: what `_with_items` and `replaced` do for it.
+        name, value = extra[0]
+        encoding = headers.__dict__.get("_encoding") or headers.encoding
+        if name == "Authorization" and encoding in _ASCII_BASED:  # *others* has none: appended
+            copied = _new(type(headers))
+            copied.__dict__ = {
+                "_list": [*others, (b"Authorization", b"authorization", value.encode(encoding))],
+                "_encoding": encoding,
+            }
+            state = request.__dict__.copy()
+            state["headers"] = copied
+            prepared = cls.__new__(cls)
+            prepared.__dict__ = state
+            return prepared
     if others is None:
-        headers = request.headers.copy()
+        headers = headers.copy()
         headers.pop("Authorization", None)
         for name, value in effect.headers:
             headers[name] = value  # replaces any the caller set
     else:
-        headers = _with_items(request.headers, others, effect.headers)
+        headers = _with_items(headers, others, effect.headers)
     # The same method, URL, stream and extensions, with its own headers: building a
     # new Request would parse the URL and the headers again on every request.
+    if _PLAIN.get(cls):  # `replaced(request, "headers", headers)`, without the call
+        state = request.__dict__.copy()
+        state["headers"] = headers
+        prepared = cls.__new__(cls)
+        prepared.__dict__ = state
+        return prepared
     return replaced(request, "headers", headers)
 
 
@@ -239,13 +312,6 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
     # What `headers.copy()` would carry over; the attribute first, as the property reads it.
     encoding = headers.__dict__.get("_encoding") or headers.encoding
     items = list(others)
-    if len(extra) == 1:
-        name, value = extra[0]
-        raw = name.encode(encoding)
-        if raw == b"Authorization":
-            # The usual case: *others* has no Authorization, so it is appended.
-            items.append((raw, b"authorization", value.encode(encoding)))
-            return _headers_of(type(headers), items, encoding)
     authorization = False  # *others* has none: only one of *extra* can be there to replace
     for name, value in extra:
         raw = name.encode(encoding)
@@ -262,14 +328,15 @@ def _with_items(headers: Any, others: list[_Item], extra: tuple[tuple[str, str],
                 del items[i]
         else:
             items.append(item)
-    return _headers_of(type(headers), items, encoding)
-
-
-def _headers_of(cls: Any, items: list[_Item], encoding: str) -> Any:
-    clone = cls.__new__(cls)
+    clone = _new(type(headers))
     # The attributes `Headers.__init__` sets, in its order (see _items_readable).
     clone.__dict__ = {"_list": items, "_encoding": encoding}
     return clone
+
+
+_new: Any = object.__new__  # what `Headers.__new__` is: httpx's Headers define none
+# Encodings httpx picks for headers itself, in which "Authorization" is those bytes.
+_ASCII_BASED = frozenset({"ascii", "utf-8", "iso-8859-1"})
 
 
 def url_of(url: Any) -> str:

@@ -152,7 +152,7 @@ class Credentials:
     Credentials(username='****', password='****')
     """
 
-    __slots__ = ("_header", "_headers", "_password", "_run", "_token", "username")
+    __slots__ = ("_header", "_headers", "_password", "_run", "_sent", "_token", "username")
 
     username: str
     _password: str | None
@@ -160,6 +160,7 @@ class Credentials:
     _header: str | None
     _headers: tuple[tuple[str, str], ...]
     _run: ProgramRun | None
+    _sent: tuple[tuple[str, str], ...] | None  # what `headers()` gives, made once
 
     def __init__(self, username: str, password: str | None) -> None:
         _refuse_line_breaks(username, "username")
@@ -171,6 +172,7 @@ class Credentials:
         object.__setattr__(self, "_header", None)
         object.__setattr__(self, "_headers", ())
         object.__setattr__(self, "_run", None)
+        object.__setattr__(self, "_sent", None)
 
     @classmethod
     def bearer(cls, token: str) -> Credentials:
@@ -264,7 +266,11 @@ class Credentials:
         """Every header to set on a request: `Authorization`, or a helper's headers as given."""
         if self._headers:
             return self._headers
-        return (("Authorization", self.authorization()),)
+        sent = self._sent
+        if sent is None:  # made once: sent on every request
+            sent = (("Authorization", self.authorization()),)
+            object.__setattr__(self, "_sent", sent)
+        return sent
 
     @property
     def may_be_token(self) -> bool:

@@ -142,9 +142,10 @@ class Resolver:
 
     def known(self, target: Target) -> tuple[Credentials, str] | None:
         """Credentials to send up front: accepted before, or from the index URL or environment."""
-        if target.index is None:
+        index = target.index
+        if index is None:
             return None
-        key = target.key
+        key = ("index", index.url)  # `target.key`, without the property: every request asks
         accepted = self._accepted.get(key)
         if accepted is not None:
             if accepted[0].run is None or not self.stale(accepted[0]):
@@ -220,9 +221,10 @@ class Resolver:
 
         *proven*: it answered them with a 2xx, so they are `proven` for *target*.
         """
-        if target.index is None:
+        index = target.index
+        if index is None:
             return
-        key = target.key
+        key = ("index", index.url)  # `target.key`, without the property: every request asks
         known = self._accepted.get(key)
         if known is not None and (known[0] is creds or known[0] == creds):
             if not proven:
