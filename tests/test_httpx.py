@@ -148,6 +148,44 @@ def test_callers_request_is_never_changed(library: str, server: IndexServer, ali
     assert (list(request.headers.raw), request.extensions, request.headers) == before
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("policy", ["auto", "never"])
+def test_a_request_class_that_sets_its_own_headers(
+    library: str, policy: str, server: IndexServer, alice: KeyringStore
+) -> None:
+    """A `Request` subclass that keeps its headers behind a property still gets its header set or
+    stripped: the copy's headers go through the class's own setter."""
+    module = lib(library)
+
+    class Guarded(module.Request):  # type: ignore[misc,name-defined]
+        @property
+        def headers(self) -> Any:
+            return self._guarded
+
+        @headers.setter
+        def headers(self, value: Any) -> None:
+            self._guarded = value
+
+    if policy == "never":
+        server.route("/pub/")
+        index, built, path = indexauth.Index(server.url("/pub/simple/"), authenticate="never"), {
+            "Authorization": "Basic c3RyYXk6b25l"
+        }, "/pub/simple/y/"
+    else:
+        index, built, path = private(server), {}, "/private/simple/y/"
+    transport = indexauth.IndexAuthTransport([index])
+    with module.Client(transport=transport) as client:
+        assert client.get(server.url(path)).status_code == 200  # credentials now known (auto)
+        request = Guarded("GET", server.url(path), headers=built)
+        before = list(request.headers.raw)
+        seen = len(server.seen)
+        response = transport.handle_request(request)
+        response.read()
+    assert response.status_code == 200
+    assert list(request.headers.raw) == before
+    assert [s.user for s in server.seen[seen:]] == ["alice" if policy == "auto" else None]
+
+
 _NAMES = ["Authorization", "authorization", "AUTHORIZATION", "X-JFrog-Art-Api", "x-jfrog-art-api", "Accept"]
 _VALUES = st.one_of(
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8),

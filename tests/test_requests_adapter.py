@@ -148,6 +148,60 @@ class TestWrapping:
         assert (dict(request.headers), request.url, request.headers) == before
         assert server.seen[-1].user == ("alice" if policy == "auto" else None)
 
+    @pytest.mark.parametrize("kind", ["property", "__setattr__"])
+    @pytest.mark.parametrize("policy", ["auto", "never"])
+    def test_a_request_class_that_sets_its_own_headers(
+        self, server: IndexServer, private: indexauth.Index, policy: str, kind: str
+    ) -> None:
+        """A `PreparedRequest` subclass that keeps its headers behind a property (or its own
+        `__setattr__`) still gets its header set or stripped: the copy's headers go through the
+        class's own setter."""
+
+        class Guarded(requests.PreparedRequest):
+            @property
+            def headers(self) -> Any:
+                return self._guarded
+
+            @headers.setter
+            def headers(self, value: Any) -> None:
+                self._guarded = value
+
+        class Stamped(requests.structures.CaseInsensitiveDict):  # type: ignore[type-arg]
+            pass
+
+        class Routed(requests.PreparedRequest):
+            def __setattr__(self, name: str, value: Any) -> None:
+                if name == "headers" and value is not None:
+                    value = Stamped(value)  # the class's own say on every header set
+                super().__setattr__(name, value)
+
+        built_as: type[requests.PreparedRequest] = Routed if kind == "__setattr__" else Guarded
+        sent: list[str] = []
+
+        class Recording(HTTPAdapter):
+            def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+                sent.append(type(request.headers).__name__)
+                return super().send(request, *args, **kwargs)
+
+        if policy == "never":
+            server.route("/pub/")
+            index, built, path = indexauth.Index(server.url("/pub/simple/"), authenticate="never"), {
+                "Authorization": "Basic c3RyYXk6b25l",
+            }, "/pub/simple/y/"
+        else:
+            index, built, path = private, {}, "/p/simple/y/"
+        session, adapter = _session(index, inner=Recording())
+        assert session.get(server.url(path)).status_code == 200  # credentials now known (auto)
+        request = built_as()
+        request.prepare(method="GET", url=server.url(path), headers=built)
+        before, shown = dict(request.headers), type(request.headers).__name__
+        seen, sent[:] = len(server.seen), []
+        response = adapter.send(request)
+        assert response.status_code == 200
+        assert dict(request.headers) == before
+        assert sent == [shown]
+        assert [s.user for s in server.seen[seen:]] == ["alice" if policy == "auto" else None]
+
     def test_close_closes_inner(self) -> None:
         """Closing the session closes the inner adapter."""
         closed: list[bool] = []

@@ -91,7 +91,10 @@ def replaced(obj: _T, name: str, value: object) -> _T:
     Requests are copied this way when one header changes: the caller's request
     stays as built. A plain object (no copy hook, no slots) is copied without
     the pickle protocol's detour, so no `__getstate__` (httpx's drops the body
-    stream) runs.
+    stream) runs. *name* is set as `setattr` sets it when the class has its own
+    say (a property, or its own `__setattr__`): a subclass that keeps its
+    headers behind a property must get the new ones, or the header would not
+    be sent (or not stripped).
     """
     cls: Any = type(obj)
     plain = _PLAIN.get(cls)
@@ -99,24 +102,40 @@ def replaced(obj: _T, name: str, value: object) -> _T:
         plain = _plain_class(cls)
         if len(_PLAIN) < 64:  # classes made on the fly must not grow it for ever
             _PLAIN[cls] = plain
-    if plain:
+    if plain and name == "headers":
         # Every request: one dict copy, set as the new instance's attributes.
         state = obj.__dict__.copy()
         state[name] = value
         clone: _T = cls.__new__(cls)
         clone.__dict__ = state
         return clone
-    clone = copy.copy(obj)
+    if _copied_by_dict(cls):
+        clone = cls.__new__(cls)
+        clone.__dict__ = obj.__dict__.copy()
+    else:
+        clone = copy.copy(obj)
     setattr(clone, name, value)
     return clone
 
 
+# A class: whether a copy of one with new `headers` is a copy of its `__dict__` with
+# that key set (what `replaced` does for it, and what the httpx driver does inline).
 _PLAIN: dict[type, bool] = {}
+_OBJECT_SETATTR: object = object.__setattr__
+
+
+def _copied_by_dict(cls: type) -> bool:
+    # No copy hook and no slots: a new instance sharing the attributes is the copy.
+    return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None
 
 
 def _plain_class(cls: type) -> bool:
-    # No copy hook and no slots: a new instance sharing the attributes is the copy.
-    return getattr(cls, "__copy__", None) is None and getattr(cls, "__slots__", None) is None
+    # Copied by its dict, and `headers` set with `setattr` lands in that dict as given: no
+    # `__setattr__` of its own and no property (or other data descriptor) of that name.
+    if not _copied_by_dict(cls) or getattr(cls, "__setattr__", None) is not _OBJECT_SETATTR:
+        return False
+    member = next((vars(klass)["headers"] for klass in cls.__mro__ if "headers" in vars(klass)), None)
+    return not (hasattr(type(member), "__set__") or hasattr(type(member), "__delete__"))
 
 
 def reply(status: int, headers: Any) -> int | Reply:
