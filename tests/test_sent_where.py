@@ -26,12 +26,15 @@ import indexauth
 from indexauth._flow import Authenticator
 from indexauth._httpx_send import url_of
 from indexauth._resolver import Resolver
+from indexauth._urls import wire_host
 
 AUTH = Authenticator(
     (
         indexauth.Index("https://h.example/a/simple/", name="a"),
         indexauth.Index("https://h.example:8443/b/", name="b"),
         indexauth.Index("http://h.example/c/", name="c"),
+        indexauth.Index("https://b\u00fccher.example/d/", name="d"),
+        indexauth.Index("https://stra\u00dfe.example/e/", name="e"),
     ),
     Resolver(()),
 )
@@ -46,10 +49,16 @@ BASES = st.sampled_from(
         "https://u:p@h.example",
         "https://tok@h.example",
         "https://h.example.",
+        "https://b\u00fccher.example",
+        "https://B\u00dcCHER.example",
+        "https://xn--bcher-kva.example",
+        "https://stra\u00dfe.example",
+        "https://strasse.example",
+        "https://xn--strae-oqa.example",
     ]
 )
 PIECES = st.sampled_from(
-    ["/", "a", "simple", "b", "c", "..", ".", "%2e", "%2E", "%252e", "%2f", "%5c", "\\", ";", "%3b", "%00",
+    ["/", "a", "simple", "b", "c", "d", "e", "..", ".", "%2e", "%2E", "%252e", "%2f", "%5c", "\\", ";", "%3b", "%00",
      "x", "?", "#", "@", ":", "u:p@", "h.example", ":443", ":8443", "%2e%2e", ".%2e", "%u002e", "\uff0e",
      "\u3002", "%ef%bc%8e", " ", "\t"]
 )  # fmt: skip
@@ -74,7 +83,9 @@ def _check(url: str, scheme: str, host: str, port: int | None, raw_path: str) ->
     if target is None or target.index is None:
         return
     realm, root = target.index.realm, target.index.root
-    assert (scheme, host, port or DEFAULT_PORTS[scheme]) == tuple(realm), (url, realm)
+    # A Unicode host is sent as its IDNA name: the same host, which is all a request may reach.
+    expected = (realm.scheme, wire_host(realm.host) or realm.host, realm.port)
+    assert (scheme, host, port or DEFAULT_PORTS[scheme]) == expected, (url, realm)
     for path in _readings(raw_path):
         assert not root or path == root or path.startswith(root + "/"), (url, raw_path, path, root)
 
@@ -108,3 +119,29 @@ def test_requests_request_goes_where_its_match_allows(base: str, rest: str) -> N
     url = prepared.url or ""
     parts = parse_url(url)
     _check(url, parts.scheme or "", parts.host or "", parts.port, parts.path or "/")
+
+
+def _written(library: str, text: str) -> str:
+    """The URL string the driver for *library* hands the flow for a request to *text*."""
+    if library == "requests":
+        return requests.Request("GET", text).prepare().url or ""
+    module: Any = importlib.import_module(library)
+    return url_of(module.Request("GET", text).url)
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx", "httpx2"])
+def test_an_index_with_a_unicode_host_name_gets_its_requests(library: str) -> None:
+    """An index configured as `https://bücher.example/d/` matches the requests clients send there
+    (to `xn--bcher-kva.example`, the same host), however the host was spelled; `straße` is never
+    read as `strasse` (IDNA 2003), which is another host."""
+    index = AUTH.indexes[3]
+    for text in ("https://b\u00fccher.example/d/x/", "https://B\u00dcCHER.example/d/x/",
+                 "https://xn--bcher-kva.example/d/x/"):  # fmt: skip
+        url = _written(library, text)
+        target = AUTH.match(url)
+        assert url.startswith("https://xn--bcher-kva.example/")
+        assert target is not None and target.index is index, (text, url)
+    target = AUTH.match(_written(library, "https://stra\u00dfe.example/e/x/"))
+    assert target is not None and target.index is AUTH.indexes[4]
+    target = AUTH.match(_written(library, "https://strasse.example/e/x/"))
+    assert target is not None and target.index is None

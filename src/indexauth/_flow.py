@@ -39,7 +39,7 @@ from ._exceptions import (
 from ._models import Credentials, Index
 from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
-from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url
+from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url, wire_host
 
 __all__ = [
     "PIP_URL_SOURCE",
@@ -147,7 +147,13 @@ class Authenticator:
         roots: dict[Realm, dict[str, Target]] = {}
         known: dict[tuple[str, str], Realm] = {}
         for index in indexes:
-            roots.setdefault(index.realm, {}).setdefault(index.root, Target(index, index.realm))
+            target = Target(index, index.realm)
+            roots.setdefault(index.realm, {}).setdefault(index.root, target)
+            wire = wire_host(index.realm.host)
+            if wire is not None:
+                # A Unicode host name: clients send (and hand the flow) its IDNA name, the
+                # same host, so requests there belong to this index too.
+                roots.setdefault(index.realm._replace(host=wire), {}).setdefault(index.root, target)
             scheme, _, rest = index.url.partition("://")
             known[(scheme, rest[: _authority_end(rest)])] = index.realm
         by_realm: dict[Realm, tuple[dict[str, Target], tuple[int, ...] | None]] = {}

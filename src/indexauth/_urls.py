@@ -37,6 +37,7 @@ __all__ = [
     "split_url",
     "token_cut_by_slash",
     "username_may_be_token",
+    "wire_host",
 ]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -174,6 +175,32 @@ def realm_of(url: str | SplitResult) -> Realm:
     host = (parts.hostname or "").lower()
     port = parts.port if parts.port is not None else DEFAULT_PORTS[scheme]
     return Realm(scheme, host, port)
+
+
+def wire_host(host: str) -> str | None:
+    """*host* as requests, pip and httpx send it, if it is not ASCII: its IDNA name, else `None`.
+
+    They encode a Unicode host name with the `idna` package (IDNA 2008, UTS 46
+    mapping), so an index configured as `https://bücher.example/` is asked at
+    `xn--bcher-kva.example`. `None` too for a name IDNA refuses, and when no
+    `idna` (nor pip's copy) is importable: Python's own codec follows IDNA 2003,
+    which reads `straße` as `strasse`, another host.
+    """
+    if host.isascii():
+        return None
+    import importlib  # noqa: PLC0415 - only for an index with a Unicode host name
+
+    for name in ("idna", "pip._vendor.idna"):
+        try:
+            idna = importlib.import_module(name)
+        except ImportError:
+            continue
+        try:
+            encoded: bytes = idna.encode(host, uts46=True)
+        except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+            return None
+        return encoded.decode("ascii").lower()
+    return None
 
 
 def root_path(path: str) -> str:
