@@ -223,7 +223,7 @@ def test_prepared_headers_as_httpx_would_edit_them(
     has_authorization, others = _split_authorization(request.headers)
     assert others is not None  # httpx's own Headers: the shortcut is taken
     assert has_authorization == ("Authorization" in request.headers)
-    assert _read(request)[1:3] == (has_authorization, others)  # the same, read in one call
+    assert _read(request, _ANY_INDEX)[2:4] == (has_authorization, others)  # the same, read in one call
 
     def outcome(items: Any) -> Any:
         try:
@@ -278,7 +278,43 @@ def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str
     except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
         return
     assert url_of(url) == str(url)
-    assert url_of(request.url) == _read(request)[0] == str(request.url)
+    assert url_of(request.url) == _read(request, _ANY_INDEX)[0] == str(request.url)
+
+
+# Indexes on the hosts `_url_texts` draws, at roots its paths reach: many URLs match one.
+_ANY_INDEX = Authenticator(
+    [
+        indexauth.Index(f"{scheme}://{host}{port}{root}", name=f"i{n}")
+        for n, (scheme, host, port, root) in enumerate(
+            (scheme, host, port, root)
+            for scheme in ("http", "https")
+            for host in ("pkgs.example", "xn--bcher-kva.example", "127.0.0.1", "[::1]", "h", "localhost")
+            for port in ("", ":8443")
+            for root in ("/", "/simple/", "/pkg/simple/", "/~u/")
+        )
+    ],
+    Resolver(()),
+)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@settings(max_examples=500, deadline=None)
+@given(text=_url_texts(), path=st.one_of(st.none(), st.lists(_SEGMENTS, max_size=4).map("/".join)))
+def test_matching_on_httpx_parts_is_matching_the_url(library: str, text: str, path: str | None) -> None:
+    """The target the transports work out from the URL's parsed parts (no string written, none
+    split again) is exactly `match(str(request.url))`: the same index and realm, and `None`
+    where that gives `None` (not http(s), a dot segment in disguise)."""
+    module = lib(library)
+    try:
+        url = module.URL(text)
+        if path is not None:
+            url = url.copy_with(path="/" + path)
+        request = module.Request("GET", url)
+    except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
+        return
+    written, target = _read(request, _ANY_INDEX)[:2]
+    assert target == _ANY_INDEX.match(str(request.url))
+    assert written == str(request.url)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -293,9 +329,11 @@ def test_url_of_leaves_a_url_subclass_to_its_own_str(library: str) -> None:
     assert url_of(module.URL("https://pkgs.example/simple/")) == "https://pkgs.example/simple/"
     assert url_of(Shown("https://pkgs.example/simple/")) == "https://other.example/simple/"
     request = module.Request("GET", "https://pkgs.example/simple/")
-    assert _read(request)[0] == "https://pkgs.example/simple/"
+    usual = "https://pkgs.example/simple/"
+    assert _read(request, _ANY_INDEX)[:2] == (usual, _ANY_INDEX.match(usual))
     request.url = Shown("https://pkgs.example/simple/")
-    assert _read(request)[0] == "https://other.example/simple/"
+    other = "https://other.example/simple/"
+    assert _read(request, _ANY_INDEX)[:2] == (other, _ANY_INDEX.match(other))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

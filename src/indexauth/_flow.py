@@ -23,7 +23,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Generator, Sequence
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ._challenge import offered
 from ._exceptions import (
@@ -40,6 +40,9 @@ from ._models import Credentials, Index
 from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
 from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url, wire_host
+
+if TYPE_CHECKING:
+    from types import EllipsisType
 
 __all__ = [
     "PIP_URL_SOURCE",
@@ -200,6 +203,22 @@ class Authenticator:
             return self._target(realm, path)
         return self._match(url)
 
+    def match_parts(self, scheme: str, authority: str, path: str) -> Target | None:
+        """`match` for a URL its client already keeps split, as httpx does.
+
+        Only for a URL `match` would take its shorter way for: *authority* has no
+        user part, and *path* no query, fragment, control or space character.
+        Writing the URL out only for `match` to split it again costs more than
+        the rest of matching.
+        """
+        realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
+        if realm is None:
+            return None
+        served = effective_path(path or "/")
+        if served is None:
+            return None  # a path servers read differently: no credentials at all
+        return self._target(realm, served)
+
     def _match(self, url: str) -> Target | None:
         """`match` for any string: the usual URL takes the shorter way there."""
         scheme, sep, rest = url.partition("://")
@@ -262,9 +281,20 @@ class Authenticator:
                 return target
         return Target(None, realm)
 
-    def flow(self, url: str, *, has_authorization: bool, replayable: bool) -> Flow:  # noqa: PLR0915 - one decision table, read top to bottom
-        """Decide, step by step, how *url* is sent; see the module docstring."""
-        target = self.match(url)
+    def flow(  # noqa: PLR0915 - one decision table, read top to bottom
+        self,
+        url: str,
+        *,
+        has_authorization: bool,
+        replayable: bool,
+        target: Target | EllipsisType | None = ...,
+    ) -> Flow:
+        """Decide, step by step, how *url* is sent; see the module docstring.
+
+        *target* is `match(url)` when the driver has worked it out already.
+        """
+        if target is ...:
+            target = self.match(url)
         if target is None:
             yield _KEEP
             return _OK

@@ -16,6 +16,7 @@ from ._driver import _PLAIN, ThreadedLookup, begin, end, replaced, reply, short_
 from ._exceptions import ConfigurationError, IndexAuthError, for_driver
 from ._flow import Authenticator, Lookup, Outcome, Reply, Send
 from ._resolver import LookupResult
+from ._sources import Target
 
 if TYPE_CHECKING:
     import httpx
@@ -93,10 +94,12 @@ def handle(
     The loop is `_driver.drive`'s, with the sending written into it: a call
     less per effect, on every request.
     """
-    url, has_authorization, others, rewind = _read(request)
+    url, target, has_authorization, others, rewind = _read(request, authenticator)
     response = None  # the last one sent
     token = begin(request)
-    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
+    flow = authenticator.flow(
+        url, has_authorization=has_authorization, replayable=rewind is not None, target=target
+    )
     try:
         try:
             effect = next(flow)
@@ -148,10 +151,12 @@ async def ahandle(
     The loop is `_driver.drive`'s, awaited, with the sending written into it:
     each coroutine less is an object made and awaited less, on every request.
     """
-    url, has_authorization, others, rewind = _read(request)
+    url, target, has_authorization, others, rewind = _read(request, authenticator)
     response = None  # the last one sent
     token = begin(request)
-    flow = authenticator.flow(url, has_authorization=has_authorization, replayable=rewind is not None)
+    flow = authenticator.flow(
+        url, has_authorization=has_authorization, replayable=rewind is not None, target=target
+    )
     try:
         try:
             effect = next(flow)
@@ -195,13 +200,17 @@ _Item = tuple[bytes, bytes, bytes]
 _CHALLENGED = frozenset({401, 403, 404})  # the statuses `reply` reads the challenge header for
 
 
-def _read(request: Any) -> tuple[str, bool, list[_Item] | None, Callable[[], None] | None]:
+def _read(
+    request: Any, authenticator: Authenticator
+) -> tuple[str, Target | None, bool, list[_Item] | None, Callable[[], None] | None]:
     """What one request needs read from *request*, in one call.
 
-    Its URL as `url_of` writes it, whether it carries `Authorization` and its
-    other header items as `_split_authorization` says, and its `_rewinder`. The
-    usual request (a bytes body, httpx's own headers and URL, seen before) is
-    read here without calling those; anything else goes to them.
+    Its URL as `url_of` writes it, and its target (*authenticator*'s `match`
+    of that URL), whether it carries `Authorization` and its other header
+    items as `_split_authorization` says, and its `_rewinder`. The usual
+    request (a bytes body, httpx's own headers and URL, seen before) is read
+    here without calling those, and matched on the URL's parts, which httpx
+    keeps split; anything else goes to them.
     """
     stream = request.stream
     rewind = _noop if _STREAM_KIND.get(type(stream)) == "ByteStream" else _rewinder(stream)
@@ -223,10 +232,13 @@ def _read(request: Any) -> tuple[str, bool, list[_Item] | None, Callable[[], Non
         if type(parts) is parts_class:
             scheme, userinfo, host, port, path, query, fragment = parts
             if scheme and host and not userinfo and query is None and fragment is None and ":" not in host:
-                if port is None:
-                    return f"{scheme}://{host}{path}", has_authorization, others, rewind
-                return f"{scheme}://{host}:{port}{path}", has_authorization, others, rewind
-    return url_of(url), has_authorization, others, rewind
+                # httpx has checked the parts: no user part, query or fragment, and
+                # no control or space character, which is where `match_parts` applies.
+                authority = host if port is None else f"{host}:{port}"
+                target = authenticator.match_parts(scheme, authority, path)
+                return f"{scheme}://{authority}{path}", target, has_authorization, others, rewind
+    written = url_of(url)
+    return written, authenticator.match(written), has_authorization, others, rewind
 
 
 def _split_authorization(headers: Any) -> tuple[bool, list[_Item] | None]:
