@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import indexauth
@@ -49,6 +50,10 @@ DISGUISED = [
     # `?` and `#` encoded: a proxy that decodes once hands its backend `..?/..#/...`, whose
     # path ends at the `..` (the same proxy as `%252e`'s).
     "/team-a/simple/..%3f/..%23/team-b/files/x.whl",
+    # A byte that is not UTF-8 beside the dots: a server that drops what it cannot decode
+    # (`errors="ignore"`) reads `..`, the same after one more decoding (`%25ff`).
+    "/team-a/simple/..%ff/%c0../team-b/files/x.whl",
+    "/team-a/simple/.%e0.%80/..%25ff/team-b/files/x.whl",
 ]
 
 
@@ -273,3 +278,66 @@ def test_global_mode_sends_nothing_to_a_dot_segment_in_disguise(
     assert first.user == "alice"  # the control: global mode sends team-a's password to its pages
     assert statuses == [200] + [401] * (4 * len(urls))
     assert [(s.path, s.authorization) for s in rest if s.authorization] == []
+
+
+def _server_decodings(segment: str) -> set[str]:
+    """What servers may make of *segment*: `%XX` decoded 1-3 times, each time as strict UTF-8
+    (no reading when invalid), UTF-8 with what it cannot decode dropped, or Latin-1."""
+    found, texts = set(), {segment}
+    for _ in range(3):
+        decoded = set()
+        for text in texts:
+            data = unquote_to_bytes(text)
+            for errors in ("strict", "ignore"):
+                with contextlib.suppress(UnicodeDecodeError):  # strict: no reading at all
+                    decoded.add(data.decode("utf-8", errors))
+            decoded.add(data.decode("latin-1"))
+        found |= decoded
+        texts = decoded
+    return found
+
+
+# Dots, `%2e`, any byte percent-escaped (once or twice), a letter now and then.
+ESCAPED_BYTE = st.integers(0, 255).map(lambda b: f"%{b:02x}")
+SEGMENT_PARTS = st.one_of(
+    st.sampled_from([".", ".", "%2e", "%2E", "a"]),
+    ESCAPED_BYTE,
+    st.integers(0x80, 0xFF).map(lambda b: f"%{b:02X}"),
+    ESCAPED_BYTE.map(lambda escape: "%25" + escape[1:]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(segment=st.lists(SEGMENT_PARTS, min_size=1, max_size=5).map("".join))
+@example(segment="..%ff")
+@example(segment="..%c0")
+@example(segment="%ff..")
+@example(segment=".%ff.")
+@example(segment="..%e0%80")
+@example(segment="..%25ff")
+@example(segment="..%c0%ae")
+@example(segment="%2e%2e")
+def test_property_dots_beside_bytes_a_server_drops_are_never_credited(segment: str) -> None:
+    """Property: a segment that some server decodes to `.` or `..` (strict UTF-8, UTF-8 with
+    errors ignored, Latin-1, decoded again) is removed as RFC 3986 removes it, or gets `None`."""
+    path = f"/team-a/simple/{segment}/b/"
+    dots = _server_decodings(segment) & {".", ".."}
+    effective = effective_path(path)
+    if dots and effective is not None:
+        assert {posixpath.normpath(f"/team-a/simple/{dot}/b") + "/" for dot in dots} == {effective}, path
+
+
+@pytest.mark.parametrize("segment", ["..%c0.", ".%c0..", "..%e0.x", "%e0%80.."])
+def test_dots_beside_a_sequence_a_server_drops_whole(segment: str) -> None:
+    """A decoder may drop an undecodable sequence with the bytes its lead byte announces
+    (`%c0.` as one unit): what is left is `..`, so nothing is credited."""
+    assert effective_path(f"/team-a/simple/{segment}/b/") is None
+
+
+@pytest.mark.parametrize(
+    "segment", ["pkg-1.0%2Btag.tar.gz", "a..b", "%c3%a9..x", "%c3%a9..", "..%c3%a9", "caf%e9..", "%ff", "a%ff.."]
+)
+def test_names_beside_bytes_a_server_drops_stay_ordinary(segment: str) -> None:
+    """The control: names with dots and escapes that no decoding makes `.` or `..` keep their path."""
+    path = f"/team-a/simple/{segment}/b/"
+    assert effective_path(path) == path

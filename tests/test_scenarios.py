@@ -622,6 +622,16 @@ SCENARIOS = [
         env={"INDEXAUTH_INDEX_INTERNAL_USERNAME": "alice", "INDEXAUTH_INDEX_INTERNAL_PASSWORD": "pw"},
     ),
     Scenario(
+        # `..` beside a byte a server may drop (UTF-8 decoded with errors ignored) is a dot segment.
+        "dots-beside-an-undecodable-byte-get-no-credentials",
+        [PRIVATE],
+        [{"url": "{base}/private/simple/", "authenticate": "always"}],
+        ["/private/simple/pkg/", "/private/simple/..%ff/..%c0/other/x/"],
+        [200, 401],
+        ["alice", None],
+        keyring={("{base}/private/simple/", "alice"): "wonder-land"},
+    ),
+    Scenario(
         "devpi-plus-simple-root-covers-files",
         [{"prefix": "/alice/dev/", "users": ALICE}],
         [{"url": "{base}/alice/dev/+simple/"}],

@@ -245,7 +245,8 @@ def effective_path(path: str) -> str | None:
     the answer `None` (send no credentials): a dot segment in disguise. A server
     may decode a segment again and again (`%252e`), read `%uXXXX` (IIS),
     overlong UTF-8 (`%c0%ae`) or Unicode compatibility forms (`%ef%bc%8e`, a
-    full-width dot), drop NUL, control and space characters or stop at a NUL
+    full-width dot), drop the bytes it cannot decode as UTF-8 (`..%ff`, `%c0..`,
+    `..%25ff`), drop NUL, control and space characters or stop at a NUL
     (`..%00`), cut `;params` (`..;`, `..%3b`: Tomcat) or, behind a proxy that
     decodes once, a query or fragment (`..%3f`, `..%23`), or split on `\\`, `%5c`
     or `%2f` (`..%2f..`). The same `None` for a plain dot segment next to a segment
@@ -257,8 +258,8 @@ def effective_path(path: str) -> str | None:
     '/b/x.whl'
     >>> effective_path("/a/simple/pkg/") == "/a/simple/pkg/"
     True
-    >>> [effective_path(f"/a/simple/{s}/b/") for s in ("..%2f..", "..%00", "%c0%ae%c0%ae")]
-    [None, None, None]
+    >>> [effective_path(f"/a/simple/{s}/b/") for s in ("..%2f..", "..%00", "%c0%ae%c0%ae", "..%ff")]
+    [None, None, None, None]
     >>> effective_path("/a/.well-known/a..b/pkg-1.0.tar.gz")
     '/a/.well-known/a..b/pkg-1.0.tar.gz'
     """
@@ -275,10 +276,10 @@ def effective_path(path: str) -> str | None:
             continue
         if not raw or (raw.isascii() and not may_hide.search(raw)):
             continue  # nothing in it decodes, and it holds no dot: an ordinary name
-        pieces = _readings(raw)
-        if pieces is None or any(_is_dot_like(piece) for piece in pieces):
+        readings = _readings(raw)
+        if readings is None or any(_is_dot_like(piece) for pieces in readings for piece in pieces):
             return None
-        reshaped = reshaped or len(pieces) != 1 or not _kept(pieces[0])
+        reshaped = reshaped or any(len(pieces) != 1 or not _kept(pieces[0]) for pieces in readings)
     if not dots:
         return path  # nothing can climb out of the root
     if reshaped or "//" in path:
@@ -291,50 +292,70 @@ _MAY_HIDE = r"[%.\\;]"
 _PERCENT_RUN = r"(?:%[0-9A-Fa-f]{2})+"
 _PERCENT_U = r"%[uU]([0-9A-Fa-f]{4})"
 _DECODING_ROUNDS = 6  # `%25` nested deeper than this is refused, not read
+_MAX_READINGS = 64  # decodings that differ at every round: refused, not read
 # Characters servers and file systems drop from a name: controls, format characters
 # (zero-width, BOM, soft hyphen) and spaces (Windows trims trailing ones).
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
-def _readings(segment: str) -> list[str] | None:
-    """*segment* decoded as loosely as any server might, split on `/` and `\\`.
+def _readings(segment: str) -> list[list[str]] | None:
+    """Every text some server may make of *segment*, each split on `/` and `\\`.
 
-    `None` when it is still changing after `_DECODING_ROUNDS` decodings.
+    A server may decode once, or again and again, each time in its own way
+    (`_decodings`): all of them, and *segment* itself. `None` when the decodings
+    still change after `_DECODING_ROUNDS` rounds, or are too many to read.
     """
-    import unicodedata  # noqa: PLC0415 - only for the rare path with escapes in it
-
-    text, percent_u = segment, _compiled(_PERCENT_U)
+    seen, texts = {segment}, {segment}
     for _ in range(_DECODING_ROUNDS):
-        decoded = percent_u.sub(lambda m: chr(int(m.group(1), 16)), text)
-        decoded = _percent_decoded(decoded)
-        decoded = unicodedata.normalize("NFKC", decoded)
-        if decoded == text:
-            return decoded.replace("\\", "/").split("/")
-        text = decoded
+        texts = {decoded for text in texts for decoded in _decodings(text)} - seen
+        if not texts:
+            return [text.replace("\\", "/").split("/") for text in seen]
+        seen |= texts
+        if len(seen) > _MAX_READINGS:
+            return None
     return None
 
 
-def _percent_decoded(text: str) -> str:
-    """*text* with its `%XX` escapes decoded into bytes, the whole read by `_loose_utf8`.
+def _decodings(text: str) -> set[str]:
+    """*text* decoded once by each kind of server: `%uXXXX` and `%XX`, then NFKC.
+
+    The bytes are read as UTF-8 by the loosest decoder (`_loose_utf8`), by a strict
+    one that drops what it cannot decode (Python's `errors="ignore"`: `..%ff` is
+    `..`), and by one that drops each undecodable sequence with the bytes its lead
+    byte announces (`..%c0.` is `..`). Latin-1 needs no reading of its own: it
+    makes dots of a segment only when its other bytes are controls or spaces
+    (`%85`, `%a0`), none a lead byte, and `_loose_utf8` reads those the same.
+    """
+    import unicodedata  # noqa: PLC0415 - only for the rare path with escapes in it
+
+    text = _compiled(_PERCENT_U).sub(lambda m: chr(int(m.group(1), 16)), text)
+    if "%" not in text:
+        return {unicodedata.normalize("NFKC", text)}
+    data = _percent_bytes(text)
+    readings = (_loose_utf8(data), data.decode("utf-8", "ignore"), _loose_utf8(data, drop=True))
+    return {unicodedata.normalize("NFKC", reading) for reading in readings}
+
+
+def _percent_bytes(text: str) -> bytes:
+    """*text* with its `%XX` escapes decoded into bytes, the rest encoded as UTF-8.
 
     Whole, not escape by escape: `%c0.` is `.` to a decoder that takes the low bits.
     """
-    if "%" not in text:
-        return text
     data, start = bytearray(), 0
     for match in _compiled(_PERCENT_RUN).finditer(text):
         data += text[start : match.start()].encode("utf-8", "surrogatepass")
         data += bytes.fromhex(match[0].replace("%", ""))
         start = match.end()
     data += text[start:].encode("utf-8", "surrogatepass")
-    return _loose_utf8(bytes(data))
+    return bytes(data)
 
 
-def _loose_utf8(data: bytes) -> str:
+def _loose_utf8(data: bytes, *, drop: bool = False) -> str:
     """*data* read as UTF-8 by the most forgiving decoder: overlong forms, any continuation.
 
     `\\xc0\\xae`, `\\xc0\\x2e` and `\\xe0\\x80\\xae` are all `.` to a decoder that
     takes the low bits of each byte without checking them; valid UTF-8 reads as usual.
+    With *drop*, each sequence that is not valid UTF-8 reads as nothing instead.
     """
     out: list[str] = []
     i, size = 0, len(data)
@@ -344,16 +365,26 @@ def _loose_utf8(data: bytes) -> str:
         more = next((n for n, top in enumerate((0xC0, 0xE0, 0xF0, 0xF8, 0xFC, 0xFE)) if lead < top), 0)
         if lead >= 0xFE or i + more >= size:
             more = 0
+        unit = data[i : i + 1 + more]
+        i += 1 + more
+        if drop and lead >= 0x80 and not _valid_utf8(unit):
+            continue
         if more == 0:
             out.append(chr(lead))
-            i += 1
             continue
         value = lead & (0x7F >> (more + 1))
-        for byte in data[i + 1 : i + 1 + more]:
+        for byte in unit[1:]:
             value = (value << 6) | (byte & 0x3F)
         out.append(chr(value) if value <= 0x10FFFF else "\ufffd")
-        i += 1 + more
     return "".join(out)
+
+
+def _valid_utf8(unit: bytes) -> bool:
+    try:
+        unit.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_dot_like(piece: str) -> bool:
