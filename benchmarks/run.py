@@ -937,18 +937,55 @@ def figure_scaling(quick: bool) -> list[Row]:
 # -- 3. per-request overhead ----------------------------------------------------------------
 
 
+KEEPALIVE = str(HERE / "bench_keepalive.py")
+
+
+def keepalive_rows(base: str, n: int) -> list[Row]:
+    """Instructions per keep-alive GET, ours against plain; none without valgrind."""
+    rows = []
+    for driver in ("requests", "httpx", "httpx-async"):
+        counts = {}
+        for side in ("plain", "ours"):
+            with_n = callgrind([sys.executable, KEEPALIVE, driver, side, str(n), base])
+            without = callgrind([sys.executable, KEEPALIVE, driver, side, "0", base])
+            if with_n is None or without is None:
+                return []
+            counts[side] = (with_n - without) // n
+        rows.append(
+            Row(
+                "3 per request",
+                f"{driver}, keep-alive GETs to a local server: instructions per request, ours / plain",
+                round(counts["ours"] / counts["plain"], 3),
+                "x",
+                target="<= 1.05x",
+                met=counts["ours"] / counts["plain"] <= 1.05,
+                note=f"{counts['ours']:,} / {counts['plain']:,} instructions "
+                f"({counts['ours'] - counts['plain']:+,}), {n} GETs counted in the client's process; "
+                "the server runs in its own",
+            )
+        )
+    return rows
+
+
 def figure_per_request(quick: bool) -> list[Row]:
-    """A client with indexauth against the same client sending the same header itself."""
+    """A client with indexauth against the same client sending the same header itself.
+
+    Counted in instructions where valgrind is installed (those rows carry the
+    target); the interleaved wall-time ratios stand beside them, and carry the
+    target only without valgrind, since the load on a shared machine moves them
+    by more than the 5% the target allows.
+    """
     import requests
 
     import indexauth
 
     n, blocks = (600, 6) if quick else (2000, 20)
     per_block = n // blocks
-    rows = []
     os.environ["INDEXAUTH_INDEX_BENCH_USERNAME"] = USER
     os.environ["INDEXAUTH_INDEX_BENCH_PASSWORD"] = PASSWORD
     with bench_server() as base:
+        rows = keepalive_rows(base, 100 if quick else 400)
+        limit = None if rows else 1.05
         index = indexauth.Index(base + "/simple/", name="bench")
         urls = [f"{base}/simple/p{i % 50}/" for i in range(per_block)]
 
@@ -964,9 +1001,9 @@ def figure_per_request(quick: bool) -> list[Row]:
         rows.append(
             ratio_row(
                 "3 per request",
-                f"requests, {n} keep-alive GETs",
+                f"requests, {n} keep-alive GETs, wall time",
                 interleave(block(plain), block(ours), blocks),
-                1.05,
+                limit,
             )
         )
 
@@ -991,9 +1028,9 @@ def figure_per_request(quick: bool) -> list[Row]:
         rows.append(
             ratio_row(
                 "3 per request",
-                f"httpx sync, {n} keep-alive GETs",
+                f"httpx sync, {n} keep-alive GETs, wall time",
                 interleave(hblock(hplain), hblock(hours), blocks),
-                1.05,
+                limit,
             )
         )
 
@@ -1021,7 +1058,12 @@ def figure_per_request(quick: bool) -> list[Row]:
             return ratios
 
         rows.append(
-            ratio_row("3 per request", f"httpx async, {n} keep-alive GETs", asyncio.run(async_ratios()), 1.05)
+            ratio_row(
+                "3 per request",
+                f"httpx async, {n} keep-alive GETs, wall time",
+                asyncio.run(async_ratios()),
+                limit,
+            )
         )
     return rows
 
