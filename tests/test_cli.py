@@ -460,21 +460,33 @@ class TestLogin:
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """A store entry for olduser still wins over the new keyring login: one warning, kept."""
+        """A store entry for olduser still wins over the new keyring login: one warning, kept.
+
+        The store does not say where olduser came from (a URL's user part may be a token), so
+        the warning hides it and says where to read it; a conventional name is shown."""
         url = "https://pkgs.example.com/simple/"
         Store().put(url, "olduser", "old-token")
+        Store().put(url, "__token__", "older-token")
         code, out, err = run(
             ["login", url, "-u", "newuser", "--password-stdin"], capsys, monkeypatch, "new-token"
         )
         assert code == 0, err
         assert "in the keyring" in out
-        warnings = [line for line in err.splitlines() if "olduser" in line]
-        assert len(warnings) == 1, err
-        assert str(Store().path) in warnings[0]
-        assert f"indexauth logout {url} --username olduser" in warnings[0]
+        assert "olduser" not in out + err
+        warnings = [line for line in err.splitlines() if "still holds" in line]
+        assert len(warnings) == 2, err
+        hidden, conventional = warnings
+        assert f"still holds ****@{url}" in hidden
+        assert f"indexauth logout {url} --username USERNAME`" in hidden
+        assert f"{Store().path} lists it" in hidden
+        assert f"indexauth logout {url} --username __token__`" in conventional
+        assert "older-token" not in out + err
         assert "old-token" not in out + err
         assert "new-token" not in out + err
-        assert [(c.username, c.password) for c in Store().load()] == [("olduser", "old-token")]
+        assert [(c.username, c.password) for c in Store().load()] == [
+            ("olduser", "old-token"),
+            ("__token__", "older-token"),
+        ]
         code, out, _ = run(["token", url], capsys, monkeypatch)
         assert (code, out) == (0, "old-token\n")  # still shadowed, as the warning said
 
@@ -658,8 +670,10 @@ class TestLogoutToken:
         assert (code, out) == (0, SECRET + "\n")
         code, out, err = run(["logout", url], capsys, monkeypatch)
         assert code == 0
-        assert "Removed alice@https://h.example/simple/" in out
+        # A stored name may be a token that `login` took from a URL: not shown by itself.
+        assert "Removed ****@https://h.example/simple/" in out
         assert SECRET not in out + err
+        assert "alice" not in out + err
         code, out, err = run(["token", url], capsys, monkeypatch)
         assert code == EXIT_CODES["missing"]
         assert out == ""
@@ -754,9 +768,9 @@ class TestCheck:
             ("-", "not found"),
             ("-", "not found"),
             ("-", "not found"),
-            ("alice", "found"),
+            ("****", "found"),  # a stored name: it may be a token `login` took from a URL
         ]
-        assert f"=> found: keyring, service '127.0.0.1:{server.port}' (username 'alice')" in out
+        assert f"=> found: keyring, service '127.0.0.1:{server.port}' (username '****')" in out
         assert "backend kr_backends.JsonFileKeyring" in out
         assert "indexauth store" in out
         assert "outcome: ok (exit code 0)" in out
@@ -786,7 +800,7 @@ class TestCheck:
         assert report["found"] == {
             "source": "keyring (import, backend kr_backends.JsonFileKeyring) "
             f"service {url!r}",
-            "username": "alice",
+            "username": "****",  # stored, so it may be a token: shown only when given (below)
         }
         assert [a["source"] for a in report["attempts"]][-1] == "keyring"
         assert report["requests"] == [
@@ -794,6 +808,11 @@ class TestCheck:
             {"authorization": "basic", "status": 200},
         ]
         assert SECRET not in out + err
+        assert "alice" not in out + err
+        code, out, err = run(["check", url, "--json", "--username", "alice"], capsys, monkeypatch)
+        report = json.loads(out)
+        assert report["found"]["username"] == "alice"  # the name you gave is shown back
+        assert report["attempts"][-1]["username"] == "alice"
 
     @pytest.mark.parametrize(
         ("route", "stored", "outcome"),

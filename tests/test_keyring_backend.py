@@ -213,7 +213,8 @@ class TestStatus:
 
         report = status()
         assert [i["integrations"] for i in report["indexes"]] == [  # type: ignore[attr-defined]
-            {"keyring_backend": False, "uv_store": "alice@https://pkgs.example.com/"},
+            # A stored name may be a pasted token: shown only as the index's own username (below).
+            {"keyring_backend": False, "uv_store": "****@https://pkgs.example.com/"},
             {"keyring_backend": False, "uv_store": None},
         ]
         assert report["keyring_backend"]["why"].startswith("INDEXAUTH is not set to 1")  # type: ignore[index]
@@ -225,7 +226,9 @@ class TestStatus:
         monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
         assert main(["status", "--keyring-provider", "disabled"]) == 0
         out = capsys.readouterr().out
-        assert "keyring backend: active; uv store: alice@https://pkgs.example.com/" in out
+        assert "keyring backend: active; uv store: ****@https://pkgs.example.com/" in out
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_USERNAME", "alice")
+        assert status()["indexes"][0]["integrations"]["uv_store"] == "alice@https://pkgs.example.com/"  # type: ignore[index]
         assert "keyring backend: active; uv store: no entry" in out
         assert "credential helper for Bazel: " in out
 

@@ -18,9 +18,11 @@ import logging
 import os
 import pickle
 import string
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -244,6 +246,73 @@ def test_property_login_logout_token_never_print_the_user_part(shared_server: In
     assert printed[5].strip() == "pw-of-the-user"
     assert "Stored credentials for ****@" in printed[3] and "Replaced credentials for ****@" in printed[4]
     assert "Removed ****@" in printed[7]
+
+
+def _uv_login(service: str, username: str, password: str) -> None:
+    """The real `uv auth login`, into this process's `UV_CREDENTIALS_DIR`."""
+    uv = pytest.importorskip("uv", reason="pip install -e '.[test]' brings uv")
+    subprocess.run(
+        [uv.find_uv_bin(), "auth", "login", service, "--username", username, "--password", "-"],
+        input=password, capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "UV_NO_CONFIG": "1"},
+    )  # fmt: skip
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=tokens)
+def test_property_listing_commands_never_print_a_stored_token_name(
+    shared_server: IndexServer, kr: KeyringStore, token: str
+) -> None:
+    """A name stored as a user name may be a pasted token (`login https://TOKEN@host/` stores
+    it so): no command that lists stored entries shows it, in text or `--json`. `logout URL`
+    without a user part, `login`'s warning about store entries that shadow the keyring,
+    `check` (found, and every attempt row), `token`'s errors, and `status`'s uv store entry."""
+    private = shared_server.url("/private/simple/")
+    url = private.replace("http://", f"http://{token}@")
+    home = Path(tempfile.mkdtemp(dir=os.environ["HOME"]))  # stores of its own for each example
+    steps: list[tuple[list[str], str, int]] = [
+        (["login", url, "--password-stdin", "--store", "file"], "pw-of-the-user\n", 0),
+        (["check", private], "", 5),  # found, sent, refused (the server wants alice)
+        (["check", private, "--json"], "", 5),
+        (["check", private, "--username", "alice"], "", 4),  # the store holds another name
+        (["check", private, "--username", "alice", "--json"], "", 4),
+        (["token", private, "--username", "alice"], "", 4),
+        (["status"], "", 0),
+        (["status", "--json"], "", 0),
+        # Into the keyring: the store's entry for the token name shadows it, and is named.
+        (["login", private, "-u", "alice", "--password-stdin", "--store", "keyring"], "wonder-land\n", 0),
+        (["logout", private, "--username", "alice"], "", 0),  # a name given is shown back
+        (["logout", private], "", 0),  # the store's entry for the token name
+        (["login", url, "--password-stdin", "--store", "keyring"], "pw-of-the-user\n", 0),
+        (["check", private, "--json"], "", 5),
+        (["logout", private], "", 0),  # the keyring's entry for the token name
+        (["logout", private], "", 3),
+    ]
+    printed = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INDEXAUTH_DATA_DIR", str(home / "data"))
+        mp.setenv("INDEXAUTH_TEST_KEYRING", str(home / "keyring.json"))
+        mp.setenv("UV_CREDENTIALS_DIR", str(home / "uv"))
+        mp.setenv("INDEXAUTH_INDEX_TEAM_URL", private)  # status lists its uv store entry
+        _uv_login(private, token, "pw-in-uv")
+        for argv, stdin, code in steps:
+            stdout = io.StringIO()
+            mp.setattr("sys.stdin", io.StringIO(stdin))
+            with _captured() as out, contextlib.redirect_stdout(stdout):
+                got = main(argv)
+            _assert_hidden(token, out.getvalue(), stdout.getvalue())
+            printed.append((stdout.getvalue(), out.getvalue()))
+            assert got == code, (argv, out.getvalue(), stdout.getvalue())
+    # Each listing says there is an entry, and where: only the name is masked.
+    assert "(username '****')" in printed[1][0]
+    assert json.loads(printed[2][0])["found"]["username"] == "****"
+    assert "stored only for username '****'" in printed[3][0]
+    assert "still holds ****@" in printed[8][1]
+    assert printed[9][0].startswith(f"Removed alice@{private} from the keyring")
+    assert printed[10][0].startswith(f"Removed ****@{private} from ")
+    assert "uv store: ****@" in printed[6][0]
+    assert json.loads(printed[12][0])["found"]["username"] == "****"
+    assert printed[13][0].startswith(f"Removed ****@{private} from the keyring")
 
 
 class TestLoneUserMeansWhatItMeansToPip:

@@ -57,7 +57,6 @@ from ._urls import (
     realm_of,
     redact,
     service_names,
-    shown_username,
     split_url,
     username_may_be_token,
 )
@@ -218,6 +217,19 @@ def _who(username: str, text: str) -> str:
     return "****" if username == _url_username(text) and _url_token(text) else username
 
 
+def _stored_who(username: str | None, *given: str | None) -> str | None:
+    """A stored *username* as output may show it: `****` unless it is a conventional name
+    (`__token__`, ...) or one you gave as a user name (`--username`, an index's username).
+
+    Neither the store nor a keyring says where a name came from, and `login` takes a
+    URL's lone user part, which may be a pasted token, as the user name: so no stored
+    name is shown by itself, as `_who` shows none from a URL's user part.
+    """
+    if username is None or not username_may_be_token(username, None) or username in given:
+        return username
+    return "****"
+
+
 def _shown_url_username(text: str) -> str | None:
     """The user part of *text* as a user name, or `None` when it may be a token."""
     return None if _url_token(text) else _url_username(text)
@@ -231,7 +243,7 @@ def _attempt_json(attempt: Attempt) -> dict[str, Any]:
     return {
         "source": attempt.source,
         "where": attempt.where,
-        "username": attempt.username,
+        "username": attempt.username,  # a stored name is masked as it is recorded (`Recorder`)
         "outcome": attempt.outcome,
     }
 
@@ -546,7 +558,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             if store.path.exists():
                 if store.remove(url, username):
                     _out(f"Removed the older entry for {shown}@{url} from {store.path}")
-                _warn_shadowing(store, url)
+                _warn_shadowing(store, url, shown)
         except StoreError as exc:
             _warn(f"{exc.message}; an entry there may still shadow the keyring ({exc.hint})")
         return 0
@@ -561,20 +573,27 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_shadowing(store: Store, url: str) -> None:
+def _warn_shadowing(store: Store, url: str, given: str) -> None:
     """One warning per store entry that the lookup for *url* finds before the keyring.
 
     They are other users' (or host-wide) logins: kept, since only their owner knows
-    whether they are stale, but named with the command that removes them.
+    whether they are stale, but named with the command that removes them. Their user
+    names are shown only as `_stored_who` allows (*given*: the name just stored).
     """
     keys = {service_key(name) for name in service_names(url) if "://" in name}
     for cred in store.load():
         if service_key(cred.service) in keys:
-            _warn(
-                f"{store.path} still holds {cred.username}@{cred.service}, which the lookup "
-                f"finds before the keyring; remove it with `indexauth logout {cred.service} "
-                f"--username {cred.username}`"
-            )
+            who = _stored_who(cred.username, given)
+            if who == cred.username:
+                remove = f"remove it with `indexauth logout {cred.service} --username {who}`"
+            else:
+                remove = (
+                    f"remove it with `indexauth logout {cred.service} --username USERNAME`, where "
+                    f"USERNAME is the user name it holds (not shown, as it may be a token; {store.path} "
+                    "lists it)"
+                )
+            found = f"{store.path} still holds {who}@{cred.service}"
+            _warn(f"{found}, which the lookup finds before the keyring; {remove}")
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
@@ -596,7 +615,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
                     args.timeout,
                     "removing the password",
                 )
-                removed.append(f"{_who(cred.username, args.url)}@{url} from the keyring ({backend})")
+                who = _stored_who(cred.username, args.username)
+                removed.append(f"{who}@{url} from the keyring ({backend})")
         except CliError:
             raise
         except Exception as exc:  # noqa: BLE001 - a backend may raise anything
@@ -610,7 +630,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
             for line in removed:  # the keyring part is done: say so before the error
                 _out(f"Removed {line}")
             raise CliError(f"{exc.message}; nothing was removed from it", hint=exc.hint) from None
-        removed += [f"{_who(cred.username, args.url)}@{url} from {store.path}" for cred in gone]
+        removed += [f"{_stored_who(cred.username, args.username)}@{url} from {store.path}" for cred in gone]
     if not removed:
         who = f" for username {_who(username, args.url)!r}" if username else ""
         raise CliError(
@@ -814,9 +834,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         "attempts": [_attempt_json(a) for a in result.attempts],
         "found": {
             "source": result.source,
-            # A password stored for the URL's lone user part: that part is still not shown.
-            "username": _who(shown_username(result.username, result.credentials.password) or "", args.url)
-            or None,
+            # A stored name, or a password stored for the URL's lone user part: not shown.
+            "username": _stored_who(result.username or None, args.username, index.username),
         }
         if result.complete and result.credentials is not None
         else None,

@@ -21,6 +21,7 @@ from typing import Any
 from _indexauth_startup import enabled
 
 from ._models import Index
+from ._urls import shown_username
 from ._uvstore import UvEntry, best_match
 
 __all__ = ["backend_state", "for_index"]
@@ -66,7 +67,12 @@ def for_index(
     if uv_entries:
         found = best_match(uv_entries, index.url, index.username)
         if not isinstance(found, str):
-            who = f"{found.username}@" if found.username else "token for "
+            if found.username is None:
+                who = "token for "
+            elif found.username == index.username:  # the index's own user name, as you gave it
+                who = f"{found.username}@"
+            else:  # uv's store does not say where a name came from: it may be a pasted token
+                who = f"{shown_username(found.username, None)}@"
             uv_entry = f"{who}{found.service}"
     return {"keyring_backend": bool(backend["active"]), "uv_store": uv_entry}
 

@@ -91,7 +91,8 @@ class KeyringImportSource:
 
     def find(self, target: Target, username: str | None, record: Recorder) -> Credentials | None:
         self._module()  # an import failure is reported here, in the caller's thread
-        local = Recorder(hidden=record.hidden)  # a user part that may be a token stays masked
+        # A user part that may be a token, and stored names, stay masked.
+        local = Recorder(hidden=record.hidden, asked=record.asked)
         outcome: list[Credentials | BaseException | None] = []
 
         def walk() -> None:

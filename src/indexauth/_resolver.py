@@ -287,8 +287,8 @@ class Resolver:
 
     def _run(self, target: Target, *, eager_only: bool) -> LookupResult:
         hidden = _hidden_user(target)
-        record = Recorder(hidden=hidden)
         username = target.index.username if target.index is not None else None
+        record = Recorder(hidden=hidden, asked=username)
         failures: list[SourceFailure] = []
         for source in self.sources:
             if eager_only and not _sent_up_front(source, target):

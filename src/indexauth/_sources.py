@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ._exceptions import Attempt, ConfigurationError, IndexAuthError, ProviderError
 from ._models import Credentials, Index, Record, env_name
-from ._urls import Realm, is_loopback, service_names
+from ._urls import Realm, is_loopback, service_names, shown_username
 
 __all__ = [
     "EnvSource",
@@ -93,14 +93,22 @@ class Recorder:
     """Collects the attempts of one lookup and writes one debug line for each.
 
     *hidden* is a user part that may be a token (see `Index.lone_user`): every
-    step shows it as `****`, whichever source mentions it.
+    step shows it as `****`, whichever source mentions it. So is any other user name
+    a source found but was not asked for (*asked*: the index's own), unless it is a
+    conventional one (`__token__`, ...): a stored name may be a token that
+    `indexauth login https://TOKEN@host/` or `uv auth login` stored as one.
     """
 
-    def __init__(self, attempts: list[Attempt] | None = None, hidden: str | None = None) -> None:
+    def __init__(
+        self, attempts: list[Attempt] | None = None, hidden: str | None = None, asked: str | None = None
+    ) -> None:
         self.attempts: list[Attempt] = [] if attempts is None else attempts
         self.hidden = hidden
+        self.asked = asked
 
     def __call__(self, source: str, where: str, username: str | None, outcome: str) -> None:
+        if username is not None and username != self.asked:
+            username = shown_username(username, None)
         if self.hidden is not None and username == self.hidden:
             username = "****"
         attempt = Attempt(source, self.mask(where), username, self.mask(outcome))

@@ -34,7 +34,7 @@ from ._exceptions import ConfigurationError
 from ._models import Credentials, Record
 from ._settings import data_dir, store_path
 from ._sources import Recorder, SourceFailure, Target
-from ._urls import UrlError, realm_of, split_url, strip_userinfo
+from ._urls import UrlError, realm_of, shown_username, split_url, strip_userinfo
 
 __all__ = [
     "LOCK_TIMEOUT",
@@ -409,7 +409,8 @@ class StoreSource:
             if match is None:
                 outcome = "not found"
                 if mine:
-                    names = ", ".join(repr(e.username) for e in mine)
+                    # A stored name may be a token that `login https://TOKEN@host/` stored.
+                    names = ", ".join(repr(shown_username(e.username, None)) for e in mine)
                     outcome = f"stored only for username {names}"
                 record(self.name, where, username, outcome)
                 continue

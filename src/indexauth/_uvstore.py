@@ -32,7 +32,7 @@ from typing import IO
 from . import _toml
 from ._models import Credentials
 from ._sources import Recorder, Target
-from ._urls import Realm, UrlError, is_path_prefix, realm_of, redact, split_url
+from ._urls import Realm, UrlError, is_path_prefix, realm_of, redact, shown_username, split_url
 
 __all__ = ["UvEntry", "UvStoreError", "UvStoreSource", "read_uv_store", "uv_credentials_path"]
 
@@ -273,7 +273,9 @@ def best_match(entries: list[UvEntry], url: str, username: str | None) -> UvEntr
     if not candidates:
         in_realm = [e for e in entries if e.realm == realm]
         if in_realm and username is not None:
-            users = sorted({repr(e.username) for e in in_realm if e.username is not None})
+            # A stored name may be a pasted token (`uv auth login https://TOKEN@host/`).
+            stored = {e.username for e in in_realm if e.username}
+            users = sorted(repr(shown_username(name, None)) for name in stored)
             return f"no entry for {realm} for username {username!r}" + (
                 f" (stored for {', '.join(users)})" if users else ""
             )
@@ -281,7 +283,8 @@ def best_match(entries: list[UvEntry], url: str, username: str | None) -> UvEntr
     longest = max(len(e.path) for e in candidates)
     best = [e for e in candidates if len(e.path) == longest]
     if len({e.username for e in best}) > 1:
-        names = ", ".join(sorted({repr(e.username) if e.username else "a bearer token" for e in best}))
+        shown = (repr(shown_username(u, None)) if u else "a bearer token" for u in {e.username for e in best})
+        names = ", ".join(sorted(shown))
         return (
             f"several entries for {redact(best[0].service)!r} ({names}) and no username to choose; "
             "give the index a username"
