@@ -110,14 +110,17 @@ def test_incomplete_from_the_environment_asks_only_for_the_password(
     server: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The user name variable is set and no password is found: the hint does not ask to set the
-    user name again."""
+    user name again. A user name without a password may be a token, so it is not shown (the
+    `tried:` line masks it too), and the keyring command names a placeholder."""
     server.route("/p/", users={"alice": PASSWORD})
     monkeypatch.setenv("INDEXAUTH_INDEX_INTERNAL_USERNAME", "alice")
     error = fetch(server, indexauth.Index(server.url("/p/simple/"), name="internal"), "import")
     assert isinstance(error, indexauth.IncompleteCredentialsError), error
     assert "INDEXAUTH_INDEX_INTERNAL_USERNAME" not in error.hint
     assert "INDEXAUTH_INDEX_INTERNAL_PASSWORD" in error.hint
-    assert f"keyring set {server.url('/p/simple/')} alice" in error.hint
+    assert f"keyring set {server.url('/p/simple/')} USERNAME" in error.hint
+    assert "username '****' found but no password" in str(error)
+    assert "alice" not in error.render()
 
 
 def test_keyring_set_goes_where_the_command_reads(tmp_path: Path, alt: None) -> None:

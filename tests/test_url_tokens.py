@@ -315,6 +315,48 @@ def test_property_listing_commands_never_print_a_stored_token_name(
     assert printed[13][0].startswith(f"Removed ****@{private} from the keyring")
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=tokens, driver_name=st.sampled_from(sorted(DRIVERS)), with_password=st.booleans())
+def test_property_a_netrc_login_is_never_printed(
+    shared_server: IndexServer, token: str, driver_name: str, with_password: bool
+) -> None:
+    """A netrc `login` is a stored name too, and may be a token: Gemfury's netrc is
+    `machine pypi.fury.io login TOKEN`, no password. Neither the driver's error (message,
+    hint, `tried:`, logs) nor `indexauth token`/`check` (text, `--json`) shows it: found
+    without a password, or an entry for another login than the index's username."""
+    private = shared_server.url("/private/simple/")
+    home = Path(tempfile.mkdtemp(dir=os.environ["HOME"]))
+    netrc = home / "netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login {token}\n" + ("  password pw-x\n" if with_password else ""))
+    netrc.chmod(0o600)
+    # With a password, the entry is for another login than the index's: it is not used.
+    index = indexauth.Index(private, name="team", username="alice" if with_password else None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETRC", str(netrc))
+        mp.setenv("INDEXAUTH_DATA_DIR", str(home / "data"))
+        mp.setenv("UV_CREDENTIALS_DIR", str(home / "uv"))
+        with _captured() as out:
+            [outcome] = DRIVERS[driver_name]().run(
+                [Call(shared_server.url("/private/simple/pkg/"))],
+                indexes=[index],
+                options={"keyring_provider": "disabled"},
+            )
+            assert isinstance(outcome, indexauth.IndexAuthError), outcome
+            Authenticator([index], Resolver([])).diagnose(outcome)
+        _assert_hidden(
+            token, str(outcome), repr(outcome), outcome.render(), outcome.hint, pickle.dumps(outcome),
+            "\n".join(str(a) for a in outcome.attempts), out.getvalue(),
+        )  # fmt: skip
+        user = ["--username", "alice"] if with_password else []
+        mp.setenv("INDEXAUTH_INDEX_TEAM_URL", private)
+        for argv in (["token", private, *user], ["check", private, *user], ["check", private, *user, "--json"]):
+            stdout = io.StringIO()
+            with _captured() as out, contextlib.redirect_stdout(stdout):
+                code = main([*argv, "--keyring-provider", "disabled"])
+            assert code != 0, argv
+            _assert_hidden(token, out.getvalue(), stdout.getvalue())
+
+
 class TestLoneUserMeansWhatItMeansToPip:
     """A lone user part: a password looked up for it, else sent as a token; never a bare name."""
 

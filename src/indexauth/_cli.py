@@ -698,9 +698,11 @@ def cmd_token(args: argparse.Namespace) -> int:
             code="source-failed",
         )
     if result.username is not None:
+        # A name a source found (a netrc `login`, a stored name) may be a token.
+        who = _stored_who(result.username, args.username, index.username)
         raise CliError(
-            f"username {result.username!r} found for {url} but no password",
-            hint=missing_hint(target, result.username, attempts=result.attempts),
+            f"username {who!r} found for {url} but no password",
+            hint=missing_hint(target, who, attempts=result.attempts),
             tried=tried,
             code="incomplete",
         )

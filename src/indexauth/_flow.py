@@ -39,7 +39,16 @@ from ._exceptions import (
 from ._models import Credentials, Index
 from ._resolver import URL_TOKEN_SOURCE, LookupResult, Refusal, Resolver
 from ._sources import Target
-from ._urls import Realm, UrlError, effective_path, realm_of, redact, split_url, wire_host
+from ._urls import (
+    Realm,
+    UrlError,
+    effective_path,
+    realm_of,
+    redact,
+    shown_username,
+    split_url,
+    wire_host,
+)
 
 if TYPE_CHECKING:
     from types import EllipsisType
@@ -790,11 +799,21 @@ def _step_aside(url: str, status: int, schemes: frozenset[str]) -> None:
 
 
 def _shown_user(target: Target, username: str | None) -> str | None:
-    """*username* as messages show it: a user part of the index URL that may be a token is masked."""
-    creds = target.index._url_credentials if target.index is not None else None  # noqa: SLF001
-    if username is not None and creds is not None and creds.may_be_token and username == creds.username:
+    """*username* as messages show it: `****` when it may be a token.
+
+    A user part of the index URL without a password may be one; so may any name a
+    source found that the index does not give (a netrc `login`, a stored name), as
+    the lookup's steps show them (`Recorder`), conventional names aside.
+    """
+    if username is None:
+        return None
+    index = target.index
+    creds = index._url_credentials if index is not None else None  # noqa: SLF001
+    if creds is not None and creds.may_be_token and username == creds.username:
         return "****"
-    return username
+    if index is not None and username == index.username:
+        return username
+    return shown_username(username, None)
 
 
 def _where(target: Target) -> str:

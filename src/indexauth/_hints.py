@@ -34,6 +34,8 @@ def missing_hint(
     def has(name: str) -> bool:
         return sources is None or name in sources
 
+    if username == "****":  # masked, as it may be a token: no command can name it
+        username = None
     user = username or "USERNAME"
     url = target.index.url if target.index is not None else str(target.realm)
     index = target.index

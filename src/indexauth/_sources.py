@@ -288,7 +288,9 @@ class NetrcSource:
             return None
         login, _account, password = entry
         if username is not None and login and login != username:
-            record(self.name, str(path), username, f"entry for {host} is for login {login!r}")
+            # The login may be a token (Gemfury's netrc has `login TOKEN`, no password).
+            shown = shown_username(login, None)
+            record(self.name, str(path), username, f"entry for {host} is for login {shown!r}")
             return None
         try:
             creds = Credentials(login or (username or ""), password if password else None)
