@@ -158,6 +158,19 @@ class TestWhatIsAnswered:
         ):
             assert ask(other, monkeypatch, capsys) == {"headers": {}}, other
 
+    def test_dots_behind_a_space_as_typed(
+        self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A URI asked about with spaces written out (` ..`), not escaped (`%20..`), gets nothing:
+        the tool sends `%20..`, which a server that drops spaces reads as `..`, out of the root."""
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_URL", "https://pkgs.example.com/api/pypi/simple/")
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_USERNAME", "ci")
+        monkeypatch.setenv("INDEXAUTH_INDEX_CORP_PASSWORD", "pw-ci")
+        base = "https://pkgs.example.com/api/pypi/simple/"
+        assert ask(base + "demo/", monkeypatch, capsys) == basic("ci", "pw-ci")  # the control
+        for tail in ("%20../%20../%20../other/x.whl", " ../ ../ ../other/x.whl", "\x0b../\x0b../\x0b../x"):
+            assert ask(base + tail, monkeypatch, capsys) == {"headers": {}}, tail
+
     def test_never_policy(
         self, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -235,6 +235,33 @@ def test_property_names_with_dots_are_ordinary(names: list[str]) -> None:
     assert target.index.root == "/team-a"
 
 
+# Characters a client writes out as `%XX` on the wire: controls, spaces (dropped by some
+# servers), and a few others; a path may reach `match` either way (a URL a tool asks the
+# credential helper or keyring about, written as the user typed it).
+_C0_OR_SPACE = "".join(map(chr, range(0x21))) + "\x7f"
+WRITTEN_OR_ESCAPED = st.sampled_from(
+    [".", ".", "a", " ", "\x0b", "\x0c", "\x1f", "\x7f", "\\", ";", "%2e", "\u00e9", "\u200b",
+     "\u3000", "\u00a0", "\ufeff", "\uff0e", ":", "/", "//", "%20", "%00", "x"]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(tail=st.lists(WRITTEN_OR_ESCAPED, max_size=8).map("".join))
+@example(tail=" ../ ../ ../team-b/")  # a space some servers drop: `..` once dropped
+@example(tail="\x0b../\x1f../x")
+@example(tail="x/ /../../../team-b/")  # a space alone: an empty segment, which some servers merge
+def test_property_a_character_written_out_or_escaped_gets_the_same_answer(tail: str) -> None:
+    """Property: a path whose `%XX` form is refused is refused written out too (`%20..` and
+    ` ..`, `%0b` and a vertical tab): the wire carries the same bytes either way."""
+    path = "/team-a/simple/" + tail
+    escaped = quote(path, safe="/%")
+    assert (effective_path(path) is None) == (effective_path(escaped) is None), (path, escaped)
+    # A URL's own trailing controls and spaces are no part of its path: parsers strip them.
+    if effective_path(escaped) is None and path == path.rstrip(_C0_OR_SPACE) == path.rstrip():
+        authenticator = Authenticator([Index("https://h.example/team-a/simple/")], Resolver(()))
+        assert authenticator.match(f"https://h.example{path}") is None, path
+
+
 @pytest.mark.parametrize(
     "path", ["/team-a/simple/a..b/", "/team-a/.well-known/x", "/team-a/simple/pkg/pkg-1.0.tar.gz"]
 )

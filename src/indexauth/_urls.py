@@ -263,8 +263,16 @@ def effective_path(path: str) -> str | None:
     >>> effective_path("/a/.well-known/a..b/pkg-1.0.tar.gz")
     '/a/.well-known/a..b/pkg-1.0.tar.gz'
     """
-    if "/." not in path and "%" not in path and "\\" not in path and path.isascii():
-        return path  # no dot segment can hide here: the common case costs four scans
+    if (
+        "/." not in path
+        and "%" not in path
+        and "\\" not in path
+        and path.isascii()
+        and ("." not in path or (" " not in path and path.isprintable()))
+    ):
+        # No dot segment can hide here: the common case costs five scans. A control or
+        # space written out is `%XX` on the wire, which some servers drop (` ..` is `..`).
+        return path
     if _compiled(_ENCODED_TWICE).search(path):
         return None
     encoded_dot, may_hide = _compiled(_ENCODED_DOT), _compiled(_MAY_HIDE)
@@ -288,7 +296,8 @@ def effective_path(path: str) -> str | None:
 
 
 # A segment holding none of these reads the same to every server, and has no dot.
-_MAY_HIDE = r"[%.\\;]"
+# Controls and spaces count: some servers drop them, so ` ` alone is an empty segment.
+_MAY_HIDE = r"[%.\\;\x00-\x20\x7f]"
 _PERCENT_RUN = r"(?:%[0-9A-Fa-f]{2})+"
 _PERCENT_U = r"%[uU]([0-9A-Fa-f]{4})"
 _DECODING_ROUNDS = 6  # `%25` nested deeper than this is refused, not read
