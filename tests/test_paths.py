@@ -361,6 +361,14 @@ def test_dots_beside_a_sequence_a_server_drops_whole(segment: str) -> None:
     assert effective_path(f"/team-a/simple/{segment}/b/") is None
 
 
+def test_a_segment_with_too_many_readings_is_refused() -> None:
+    """Each round reads undecodable bytes three ways, so nested escapes multiply the readings
+    (`%c0a` is `!`, `a` or nothing): past `_MAX_READINGS` the segment is refused, not read."""
+    three_deep = "%c0a%25c0b%2525c0c"  # 40 readings: read, no dots, an ordinary name
+    assert effective_path(f"/team-a/simple/{three_deep}/b/") == f"/team-a/simple/{three_deep}/b/"
+    assert effective_path(f"/team-a/simple/{three_deep}%252525c0d/b/") is None  # 121 readings
+
+
 @pytest.mark.parametrize(
     "segment", ["pkg-1.0%2Btag.tar.gz", "a..b", "%c3%a9..x", "%c3%a9..", "..%c3%a9", "caf%e9..", "%ff", "a%ff.."]
 )
