@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import indexauth
@@ -316,30 +316,43 @@ def test_property_listing_commands_never_print_a_stored_token_name(
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(token=tokens, driver_name=st.sampled_from(sorted(DRIVERS)), with_password=st.booleans())
+@given(
+    token=tokens,
+    driver_name=st.sampled_from(sorted(DRIVERS)),
+    with_password=st.booleans(),
+    keyring=st.sampled_from(["disabled", "subprocess"]),
+)
+@example(token="Zq8FURYTOKEN123secret", driver_name="httpx", with_password=False, keyring="subprocess")
 def test_property_a_netrc_login_is_never_printed(
-    shared_server: IndexServer, token: str, driver_name: str, with_password: bool
+    shared_server: IndexServer, token: str, driver_name: str, with_password: bool, keyring: str
 ) -> None:
     """A netrc `login` is a stored name too, and may be a token: Gemfury's netrc is
     `machine pypi.fury.io login TOKEN`, no password. Neither the driver's error (message,
     hint, `tried:`, logs) nor `indexauth token`/`check` (text, `--json`) shows it: found
-    without a password, or an entry for another login than the index's username."""
+    without a password, or an entry for another login than the index's username. The
+    `keyring` command is then asked with that name: when it fails, its command line in the
+    error and hint does not show the name either."""
     private = shared_server.url("/private/simple/")
     home = Path(tempfile.mkdtemp(dir=os.environ["HOME"]))
     netrc = home / "netrc"
     netrc.write_text(f"machine 127.0.0.1\n  login {token}\n" + ("  password pw-x\n" if with_password else ""))
     netrc.chmod(0o600)
+    (home / "bin").mkdir()
+    failing = home / "bin" / "keyring"  # a broken `keyring` command: not Python, exit 3
+    failing.write_text("#!/bin/sh\necho 'backend exploded' >&2\nexit 3\n")
+    failing.chmod(0o755)
     # With a password, the entry is for another login than the index's: it is not used.
     index = indexauth.Index(private, name="team", username="alice" if with_password else None)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NETRC", str(netrc))
         mp.setenv("INDEXAUTH_DATA_DIR", str(home / "data"))
         mp.setenv("UV_CREDENTIALS_DIR", str(home / "uv"))
+        mp.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
         with _captured() as out:
             [outcome] = DRIVERS[driver_name]().run(
                 [Call(shared_server.url("/private/simple/pkg/"))],
                 indexes=[index],
-                options={"keyring_provider": "disabled"},
+                options={"keyring_provider": keyring},
             )
             assert isinstance(outcome, indexauth.IndexAuthError), outcome
             Authenticator([index], Resolver([])).diagnose(outcome)
@@ -352,9 +365,11 @@ def test_property_a_netrc_login_is_never_printed(
         for argv in (["token", private, *user], ["check", private, *user], ["check", private, *user, "--json"]):
             stdout = io.StringIO()
             with _captured() as out, contextlib.redirect_stdout(stdout):
-                code = main([*argv, "--keyring-provider", "disabled"])
+                code = main([*argv, "--keyring-provider", keyring])
             assert code != 0, argv
             _assert_hidden(token, out.getvalue(), stdout.getvalue())
+            if keyring == "subprocess":  # the control: the broken command was run and reported
+                assert "backend exploded" in out.getvalue() + stdout.getvalue(), argv
 
 
 class TestLoneUserMeansWhatItMeansToPip:

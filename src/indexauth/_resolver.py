@@ -45,6 +45,7 @@ from typing import NamedTuple
 from ._exceptions import Attempt, IndexAuthError
 from ._models import Credentials
 from ._sources import NetrcSource, Recorder, Source, SourceFailure, Target
+from ._urls import shown_username
 
 __all__ = ["URL_TOKEN_SOURCE", "LookupResult", "Refusal", "Resolver"]
 
@@ -317,6 +318,11 @@ class Resolver:
                 )
             if username is None and found.username:
                 username = found.username
+                if record.hidden is None and shown_username(username, None) != username:
+                    # Later sources are asked with a name found without a password (a netrc
+                    # `login`), which may be a token: their steps and failures (a `keyring`
+                    # command line) show it masked.
+                    record.hidden = username
         if not eager_only and hidden is not None and username == hidden:
             # pip's rule for a lone user part: no password anywhere, so it is the token.
             record("index URL", "", username, "no password for its user part in any source: "
