@@ -38,6 +38,7 @@ from indexauth._models import Credentials
 from indexauth._resolver import Resolver
 from indexauth._sources import Recorder, Target
 from indexauth._store import Store
+from indexauth._urls import realm_of, wire_host
 
 ALICE = {"alice": "wonder-land"}
 LIBRARIES = ["httpx", "httpx2"]
@@ -295,6 +296,85 @@ _ANY_INDEX = Authenticator(
     ],
     Resolver(()),
 )
+
+
+# Indexes as people write them: a user part, upper case, a default port written out, a
+# Unicode host, a root with escapes; each at a root `_url_texts` paths reach.
+_WRITTEN_INDEXES = Authenticator(
+    [
+        indexauth.Index(url, name=f"w{n}")
+        for n, url in enumerate(
+            [
+                "https://alice@pkgs.example/simple/",
+                "https://__token__:pw@PKGS.Example:443/pkg/simple/",
+                "HTTP://pkgs.example:80/~u/",
+                "http://H:8443/simple/",
+                "https://B\u00fccher.example/%7Eu/",
+                "https://b\u00fccher.example:8443/b%C3%BCcher/simple/",
+                "https://127.0.0.1/pkg/",
+                "http://localhost:0/",
+            ]
+        )
+    ],
+    Resolver(()),
+)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@settings(max_examples=300, deadline=None)
+@given(
+    # Half the URLs on an index's own realm and root, written as the index was or not.
+    text=st.one_of(
+        _url_texts(),
+        st.builds(
+            lambda url, tail: url.replace("alice@", "").replace("__token__:pw@", "") + tail,
+            st.sampled_from([index.url for index in _WRITTEN_INDEXES.indexes]),
+            st.lists(_SEGMENTS, max_size=3).map("/".join),
+        ),
+    ),
+    segments=st.lists(_SEGMENTS, max_size=4),
+    how=st.sampled_from(["as written", "raw_path", "join", "base_url", "redirect", "kwargs"]),
+    cold=st.booleans(),
+)
+def test_matching_on_httpx_parts_however_the_url_was_built(
+    library: str, text: str, segments: list[str], how: str, cold: bool
+) -> None:
+    """The same equality for URLs httpx built other ways (`copy_with(raw_path=)`, `join`, a
+    client's `base_url`, a redirect's `Location` merged in, keyword parts), for indexes written
+    with a user part, upper case, a default port, a Unicode host or escapes in the root, with
+    the realm cache full or empty. And whatever matched is on the request's own realm."""
+    import indexauth._flow as flow_module
+
+    module = lib(library)
+    relative = "/".join(segments)
+    try:
+        url = module.URL(text)
+        if how == "raw_path":
+            url = url.copy_with(raw_path=("/" + relative).encode())
+        elif how == "join":
+            url = url.join(relative)
+        elif how == "base_url":
+            url = module.Client(base_url=text)._merge_url(relative)
+        elif how == "redirect":
+            location = module.URL("/" + relative)
+            url = url.copy_with(path=location.path) if relative else url
+        elif how == "kwargs":
+            url = module.URL(scheme=url.scheme, host=url.host, port=url.port, path="/" + relative)
+        request = module.Request("GET", url)
+    except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
+        return
+    if cold:
+        flow_module._realm.cache_clear()
+    url_of(request.url)  # the parts' class is known from here on, as after the first request
+    written, target = _read(request, _WRITTEN_INDEXES)[:2]
+    assert written == str(request.url)
+    assert target == _WRITTEN_INDEXES.match(str(request.url))
+    realm = realm_of(str(request.url)) if target is not None else None
+    if target is not None and target.index is None:
+        assert target.realm == realm
+    elif target is not None and target.index is not None:  # its own origin, its host perhaps in IDNA
+        own = target.index.realm
+        assert realm in (own, own._replace(host=wire_host(own.host) or own.host))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
