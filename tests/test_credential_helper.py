@@ -126,6 +126,23 @@ class TestAsBazelCallsIt:
         assert done.returncode == 2
         assert b"hunter2" not in done.stderr + done.stdout
 
+    def test_a_lone_user_part_is_never_printed(self, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`https://TOKEN@host/...` may carry a token (pip's and uv's reading): its password is
+        looked up under that name, and when the `keyring` command then fails, the warning on
+        stderr (which Bazel shows) names the command with `****`, not the token."""
+        (tmp_path / "bin").mkdir()
+        failing = tmp_path / "bin" / "keyring"  # a broken `keyring` command: not Python, exit 3
+        failing.write_text("#!/bin/sh\necho 'backend exploded' >&2\nexit 3\n")
+        failing.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{failing.parent}{os.pathsep}{os.environ['PATH']}")
+        for userinfo in ("Zq8Lone7Token4711@", "Zq8Lone7Token4711:@"):
+            request = json.dumps({"uri": f"https://{userinfo}pkgs.example.com/simple/demo/"})
+            done = bazel(request, "get", "--keyring-provider", "subprocess")
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"headers": {}}
+            assert b"backend exploded" in done.stderr  # the control: the command ran and failed
+            assert b"Zq8Lone7Token4711" not in done.stderr + done.stdout, done.stderr
+
 
 class TestWhatIsAnswered:
     """The same chain and matching as every other lookup."""

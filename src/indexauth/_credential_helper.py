@@ -8,7 +8,8 @@ without credentials). The URI is matched to a configured index as every other
 indexauth lookup is (longest root); an unconfigured URI is looked up as an
 index at that URL, as `indexauth check URI` does: not one you configured, so netrc's
 `default` entry and netrc over plain http are not used for it. A username in the URI is
-honoured; a password in it is ignored (never echoed back, never used).
+honoured (without a password beside it, it may be a token: what the lookup logs shows it as
+`****`); a password in it is ignored (never echoed back, never used).
 
 Bad input is one line on stderr and exit code 2, never a traceback. When
 indexauth itself runs this command as a credential helper for the same index,
@@ -37,9 +38,10 @@ class HelperInputError(Exception):
     """The request on stdin is not what the protocol says; the message says what is wrong."""
 
 
-def read_request(data: bytes) -> tuple[str, str | None]:
-    """The URI of a `get` request (without userinfo) and the username it carries, if any."""
-    from ._urls import UrlError, split_url, strip_userinfo  # noqa: PLC0415
+def read_request(data: bytes) -> tuple[str, str | None, bool]:
+    """The URI of a `get` request (without userinfo), the username it carries, if any, and
+    whether that name may be a token (no password beside it, as pip and uv read it)."""
+    from ._urls import UrlError, split_url, strip_userinfo, username_may_be_token  # noqa: PLC0415
 
     if len(data) > MAX_INPUT:
         raise HelperInputError(f"the request on stdin is longer than {MAX_INPUT // 1024} KiB")
@@ -58,7 +60,10 @@ def read_request(data: bytes) -> tuple[str, str | None]:
         parts = split_url(uri)
     except UrlError as exc:
         raise HelperInputError(f'"uri" is not usable: {exc}') from None
-    return strip_userinfo(uri.strip()), (unquote(parts.username) if parts.username else None)
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    lone = username is not None and username_may_be_token(username, password)
+    return strip_userinfo(uri.strip()), username, lone
 
 
 def answer(uri: str, username: str | None, *, keyring_provider: str, timeout: float) -> dict[str, Any]:
@@ -136,22 +141,56 @@ def run(command: str, keyring_provider: str, timeout: float) -> int:
         print(json.dumps({"headers": {}}))
         return 0
     try:
-        uri, username = read_request(sys.stdin.buffer.read(MAX_INPUT + 1))
+        uri, username, lone = read_request(sys.stdin.buffer.read(MAX_INPUT + 1))
     except HelperInputError as exc:
         _error(str(exc))
         return 2
+    import logging  # noqa: PLC0415
+
     from ._exceptions import ConfigurationError  # noqa: PLC0415
 
+    # The URI's lone user part is looked up as a user name, so sources name it (a failing
+    # `keyring` command's line): what the lookup logs to stderr, which Bazel shows, masks it.
+    masked = _Masked(username) if lone and username is not None else None
+    logger = logging.getLogger("indexauth")
+    if masked is not None:
+        logger.addFilter(masked)
     os.environ[NESTED] = "1"  # inherited by every program the lookup runs
     try:
         reply = answer(uri, username, keyring_provider=keyring_provider, timeout=timeout)
     except ConfigurationError as exc:
-        _error(exc.summary)
+        _error(exc.summary if masked is None else masked.mask(exc.summary))
         return 2
     finally:
         del os.environ[NESTED]
+        if masked is not None:
+            logger.removeFilter(masked)
     print(json.dumps(reply))
     return 0
+
+
+class _Masked:
+    """A logging filter that shows *name* (a user part that may be a token) as `****`."""
+
+    def __init__(self, name: str) -> None:
+        from urllib.parse import quote  # noqa: PLC0415
+
+        forms = {name, quote(name, safe=""), quote(name), repr(name)[1:-1]}
+        self._forms = sorted(forms, key=len, reverse=True)  # the longest first: none left half-masked
+
+    def mask(self, text: str) -> str:
+        """*text* with every written form of the name replaced by `****`."""
+        for form in self._forms:
+            text = text.replace(form, "****")
+        return text
+
+    def filter(self, record: Any) -> bool:
+        """Rewrite *record*'s message with the name masked; never drop it."""
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 def _error(message: str) -> None:
