@@ -369,7 +369,10 @@ def test_matching_on_httpx_parts_however_the_url_was_built(
     written, target = _read(request, _WRITTEN_INDEXES)[:2]
     assert written == str(request.url)
     assert target == _WRITTEN_INDEXES.match(str(request.url))
-    realm = realm_of(str(request.url)) if target is not None else None
+    # The realm the request goes to, from httpx's own parts: `realm_of` of the whole string
+    # refuses a one-word host with an `@` in the path (`http://h/@`) as a token cut by `/`.
+    origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}/"
+    realm = realm_of(origin) if target is not None else None
     if target is not None and target.index is None:
         assert target.realm == realm
     elif target is not None and target.index is not None:  # its own origin, its host perhaps in IDNA

@@ -111,7 +111,12 @@ class _Common:
             # and the same `inner` give this answer again.
             self._last = (type(request), inner, inner)
             return inner
-        return self._inner_for(namespace)
+        chosen = self._inner_for(namespace)
+        if inner is None:
+            # The default transport of the request's library, made once: the same
+            # request class gets it again, without the lock.
+            self._last = (type(request), None, chosen)
+        return chosen
 
     def _inner_for(self, namespace: str) -> Any:
         if self.inner is not None:
