@@ -267,9 +267,10 @@ def _url_texts(draw: st.DrawFn) -> str:
 @settings(max_examples=500, deadline=None)
 @given(text=_url_texts(), path=st.one_of(st.none(), st.lists(_SEGMENTS, max_size=4).map("/".join)))
 def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str | None) -> None:
-    """The URL string the flow matches is exactly `str(request.url)`, over user parts, IDNA and
-    IPv6 hosts, ports, %-escapes, dot segments, queries and fragments (the fast way is taken
-    only where it writes the same string; everything else is `str()` itself)."""
+    """The URL string the flow matches is exactly `str(request.url)`, and its target is `match`'s
+    of that string, over user parts, IDNA and IPv6 hosts, ports, %-escapes, dot segments, queries
+    and fragments (the fast way is taken only where it writes the same string; everything else is
+    `str()` itself)."""
     module = lib(library)
     try:
         url = module.URL(text)
@@ -279,7 +280,12 @@ def test_url_of_is_the_url_as_httpx_writes_it(library: str, text: str, path: str
     except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
         return
     assert url_of(url) == str(url)
-    assert url_of(request.url) == _read(request, _ANY_INDEX)[0] == str(request.url)
+    written, target = _read(request, _ANY_INDEX)[:2]
+    assert url_of(request.url) == written == str(request.url)
+    # The target the transports work out from the URL's parsed parts (no string written,
+    # none split again) is `match(str(request.url))`: the same index and realm, and `None`
+    # where that gives `None` (not http(s), a dot segment in disguise).
+    assert target == _ANY_INDEX.match(str(request.url))
 
 
 # Indexes on the hosts `_url_texts` draws, at roots its paths reach: many URLs match one.
@@ -378,26 +384,6 @@ def test_matching_on_httpx_parts_however_the_url_was_built(
     elif target is not None and target.index is not None:  # its own origin, its host perhaps in IDNA
         own = target.index.realm
         assert realm in (own, own._replace(host=wire_host(own.host) or own.host))
-
-
-@pytest.mark.parametrize("library", LIBRARIES)
-@settings(max_examples=500, deadline=None)
-@given(text=_url_texts(), path=st.one_of(st.none(), st.lists(_SEGMENTS, max_size=4).map("/".join)))
-def test_matching_on_httpx_parts_is_matching_the_url(library: str, text: str, path: str | None) -> None:
-    """The target the transports work out from the URL's parsed parts (no string written, none
-    split again) is exactly `match(str(request.url))`: the same index and realm, and `None`
-    where that gives `None` (not http(s), a dot segment in disguise)."""
-    module = lib(library)
-    try:
-        url = module.URL(text)
-        if path is not None:
-            url = url.copy_with(path="/" + path)
-        request = module.Request("GET", url)
-    except Exception:  # httpx refused it (InvalidURL, idna's errors): no URL to send
-        return
-    written, target = _read(request, _ANY_INDEX)[:2]
-    assert target == _ANY_INDEX.match(str(request.url))
-    assert written == str(request.url)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

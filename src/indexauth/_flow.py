@@ -200,16 +200,10 @@ class Authenticator:
             and not url[:1].isspace()
             and not url[-1:].isspace()
         ):
-            realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
-            if realm is None:
-                return None
             written = rest[cut:] if cut >= 0 else ""
             if "?" in written or "#" in written:
                 written = written.partition("?")[0].partition("#")[0]
-            path = effective_path(written or "/")
-            if path is None:
-                return None  # a path servers read differently: no credentials at all
-            return self._target(realm, path)
+            return self.match_parts(scheme, authority, written)
         return self._match(url)
 
     def match_parts(self, scheme: str, authority: str, path: str) -> Target | None:
@@ -218,8 +212,9 @@ class Authenticator:
         Only for a URL `match` would take its shorter way for: *authority* has no
         user part, and *path* no query, fragment, control or space character.
         Writing the URL out only for `match` to split it again costs more than
-        the rest of matching.
+        the rest of matching. `match` ends here too, once it has split the string.
         """
+        # The realm of an authority is parsed once; every package page of an index shares it.
         realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
         if realm is None:
             return None
@@ -244,14 +239,7 @@ class Authenticator:
             or url[-1:].isspace()
         ):
             return self._match_slowly(url)
-        # The realm of an authority is parsed once; every package page of an index shares it.
-        realm = self._known_realms.get((scheme, authority)) or _realm(scheme, authority)
-        if realm is None:
-            return None
-        path = effective_path(rest[cut:].partition("?")[0].partition("#")[0] or "/")
-        if path is None:
-            return None  # a path servers read differently: no credentials at all
-        return self._target(realm, path)
+        return self.match_parts(scheme, authority, rest[cut:].partition("?")[0].partition("#")[0])
 
     def _match_slowly(self, url: str) -> Target | None:
         try:
